@@ -1,0 +1,27 @@
+package io.adaptrec.worker.data;
+
+import java.util.List;
+
+/**
+ * A loaded dataset: the item catalogue and the interactions, in memory.
+ *
+ * <p>Every loader (MovieLens-100K, MovieLens-1M, generic CSV, the synthetic generator) produces
+ * this one shape; replay, training and evaluation consume it. Times are epoch millis.
+ *
+ * @param name         short name for reports, e.g. {@code "ml-100k"}
+ * @param items        the catalogue, one entry per item id
+ * @param interactions all interactions, sorted by event time (ties by user id, then item id)
+ */
+public record Dataset(String name, List<Item> items, List<Event> interactions) {
+
+    /** One catalogue entry. Genres may be empty, never null. */
+    public record Item(long itemId, String title, List<String> genres) {}
+
+    /** One user-item interaction. {@code rating} is null where the source has none. */
+    public record Event(long userId, long itemId, long eventTimeMillis, Float rating) {}
+
+    public Dataset {
+        items = List.copyOf(items);
+        interactions = List.copyOf(interactions);
+    }
+}

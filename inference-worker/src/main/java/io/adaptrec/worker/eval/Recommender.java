@@ -1,0 +1,19 @@
+package io.adaptrec.worker.eval;
+
+import java.util.List;
+
+/**
+ * The seam between the evaluation harness and everything it evaluates (RecLM variants, SASRec,
+ * most-popular). Implementations are trained beforehand on the protocol's training split only.
+ */
+public interface Recommender {
+
+    /** Variant name as it appears in reports, e.g. {@code "adaptrec"}, {@code "popular"}. */
+    String name();
+
+    /**
+     * Scores every candidate of every query; higher is better. The result has one row per query
+     * and one score per candidate, in the candidates' order.
+     */
+    float[][] score(List<Query> queries);
+}
