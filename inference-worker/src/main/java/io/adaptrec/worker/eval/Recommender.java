@@ -16,4 +16,14 @@ public interface Recommender {
      * and one score per candidate, in the candidates' order.
      */
     float[][] score(List<Query> queries);
+
+    /**
+     * Whether {@link #score} is practical with the whole catalogue as candidates. The harness then
+     * also measures full-catalogue HR@10 / NDCG@10 under {@code loo}, passing queries whose
+     * candidates are every item the user had not interacted with before the target, plus the
+     * target (about as many as the catalogue). Variants that keep the default are reported as n/a.
+     */
+    default boolean supportsFullRanking() {
+        return false;
+    }
 }

@@ -1,0 +1,192 @@
+package io.adaptrec.worker.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The outcome of one {@link EvalRunner#run}: per variant and seed the metric values, and their mean
+ * and sample standard deviation over seeds. Renders as a table for people and as JSON for tools:
+ *
+ * <pre>{"dataset":…, "protocol":…, "stage":"test", "seeds":S, "seed_values":[…], "test_users":…,
+ *  "train_seconds":…, "eval_seconds":…, "variants":{NAME:{"hr@1":mean, "hr@1_std":…, "ndcg@5":…,
+ *  "ndcg@20":…, "valid_ratio":…, "hr@10_full":… or null, …, "per_seed":[…]}}, "machine":{…}}</pre>
+ */
+public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Long> seeds, int testUsers,
+        int trainUsers, long trainInteractions, int candidates, double trainSeconds, double evalSeconds,
+        List<VariantResult> variants, Map<String, Object> machine, String createdAt) {
+
+    public static final String HR1 = "hr@1";
+    public static final String NDCG5 = "ndcg@5";
+    public static final String NDCG20 = "ndcg@20";
+    public static final String VALID = "valid_ratio";
+    public static final String HR10_FULL = "hr@10_full";
+    public static final String NDCG10_FULL = "ndcg@10_full";
+    /** Report order; the full-catalogue ones are absent for variants that cannot rank everything. */
+    public static final List<String> METRICS = List.of(HR1, NDCG5, NDCG20, VALID, HR10_FULL, NDCG10_FULL);
+
+    public EvalReport {
+        seeds = List.copyOf(seeds);
+        variants = List.copyOf(variants);
+        machine = Map.copyOf(machine);
+    }
+
+    /** One variant's metrics for one seed; {@code metrics} lacks the full-catalogue keys where n/a. */
+    public record SeedResult(long seed, Map<String, Double> metrics) {
+        public SeedResult {
+            metrics = Map.copyOf(metrics);
+        }
+    }
+
+    /**
+     * @param factory      the factory that trained it
+     * @param trainSeconds mean seconds its factory spent training, per training run
+     * @param evalSeconds  seconds spent in its {@code score} calls, all seeds together
+     */
+    public record VariantResult(String name, String factory, List<SeedResult> perSeed, double trainSeconds,
+            double evalSeconds) {
+
+        public VariantResult {
+            perSeed = List.copyOf(perSeed);
+        }
+
+        /** Mean over seeds, or null when the metric is n/a for this variant. */
+        public Double mean(String metric) {
+            List<Double> v = values(metric);
+            return v.isEmpty() ? null : v.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        }
+
+        /** Sample standard deviation over seeds (n - 1 denominator; 0 for one seed), or null when n/a. */
+        public Double std(String metric) {
+            List<Double> v = values(metric);
+            if (v.isEmpty()) {
+                return null;
+            }
+            if (v.size() == 1) {
+                return 0.0;
+            }
+            double mean = mean(metric);
+            double ss = v.stream().mapToDouble(x -> (x - mean) * (x - mean)).sum();
+            return Math.sqrt(ss / (v.size() - 1));
+        }
+
+        private List<Double> values(String metric) {
+            List<Double> v = new ArrayList<>();
+            for (SeedResult r : perSeed) {
+                Double x = r.metrics().get(metric);
+                if (x != null) {
+                    v.add(x);
+                }
+            }
+            return v;
+        }
+    }
+
+    public VariantResult variant(String name) {
+        return variants.stream().filter(v -> v.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no variant '" + name + "' in this report"));
+    }
+
+    /** The JSON document as nested maps, in a stable key order. */
+    public Map<String, Object> toJsonTree() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("dataset", dataset);
+        root.put("protocol", protocol.cliName());
+        root.put("stage", stage.cliName());
+        root.put("seeds", seeds.size());
+        root.put("seed_values", seeds);
+        root.put("test_users", testUsers);
+        root.put("train_users", trainUsers);
+        root.put("train_interactions", trainInteractions);
+        root.put("candidates", candidates);
+        root.put("train_seconds", round(trainSeconds));
+        root.put("eval_seconds", round(evalSeconds));
+        Map<String, Object> vs = new LinkedHashMap<>();
+        for (VariantResult v : variants) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            for (String metric : METRICS) {
+                m.put(metric, finite(v.mean(metric)));
+                m.put(metric + "_std", finite(v.std(metric)));
+            }
+            m.put("factory", v.factory());
+            m.put("train_seconds", round(v.trainSeconds()));
+            m.put("eval_seconds", round(v.evalSeconds()));
+            List<Map<String, Object>> perSeed = new ArrayList<>();
+            for (SeedResult r : v.perSeed()) {
+                Map<String, Object> s = new LinkedHashMap<>();
+                s.put("seed", r.seed());
+                for (String metric : METRICS) {
+                    if (r.metrics().containsKey(metric)) {
+                        s.put(metric, finite(r.metrics().get(metric)));
+                    }
+                }
+                perSeed.add(s);
+            }
+            m.put("per_seed", perSeed);
+            vs.put(v.name(), m);
+        }
+        root.put("variants", vs);
+        root.put("machine", new java.util.TreeMap<>(machine));
+        root.put("created_at", createdAt);
+        return root;
+    }
+
+    public String toJson() {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJsonTree());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot render the report as JSON", e);
+        }
+    }
+
+    public void writeJson(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(file, toJson() + System.lineSeparator());
+    }
+
+    /** A fixed-width table: mean ± std per metric, n/a where a variant cannot rank the catalogue. */
+    public String table() {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format(Locale.ROOT, "%s / %s / %s: %d users evaluated, %d seeds %s, %d candidates; "
+                + "training %d users / %d interactions%n", dataset, protocol.cliName(), stage.cliName(), testUsers,
+                seeds.size(), seeds, candidates, trainUsers, trainInteractions));
+        int nameWidth = Math.max(8, variants.stream().mapToInt(v -> v.name().length()).max().orElse(0));
+        String[] headers = {"HR@1", "NDCG@5", "NDCG@20", "ValidRatio", "HR@10 full", "NDCG@10 full"};
+        s.append(String.format(Locale.ROOT, "%-" + nameWidth + "s", "variant"));
+        for (String h : headers) {
+            s.append(String.format(Locale.ROOT, "  %-15s", h));
+        }
+        s.append(String.format(Locale.ROOT, "  %9s%n", "train s"));
+        for (VariantResult v : variants) {
+            s.append(String.format(Locale.ROOT, "%-" + nameWidth + "s", v.name()));
+            for (String metric : METRICS) {
+                Double mean = v.mean(metric);
+                String cell = mean == null ? "n/a"
+                        : String.format(Locale.ROOT, "%.4f ± %.4f", mean, v.std(metric));
+                s.append(String.format(Locale.ROOT, "  %-15s", cell));
+            }
+            s.append(String.format(Locale.ROOT, "  %9.1f%n", v.trainSeconds()));
+        }
+        s.append(String.format(Locale.ROOT, "train %.1f s, eval %.1f s; pessimistic ties; std over seeds (n-1)%n",
+                trainSeconds, evalSeconds));
+        return s.toString();
+    }
+
+    private static Double finite(Double x) {
+        return x == null || !Double.isFinite(x) ? null : x;
+    }
+
+    private static double round(double seconds) {
+        return Math.round(seconds * 1000.0) / 1000.0;
+    }
+}
