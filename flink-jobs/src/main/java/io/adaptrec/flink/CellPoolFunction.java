@@ -1,0 +1,127 @@
+package io.adaptrec.flink;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keyed by cell. Keyed state is the source of truth: {@code replicas} (user -> unit embedding, for
+ * the cell's universe) and {@code owned} (user -> seq and candidate list, for users homed here).
+ * A {@link CellIndex} per cell is a cache in front of it, rebuilt from state the first time a
+ * cell is touched after a (re)start, because scanning a RocksDB MapState on every update would
+ * deserialise the whole cell each time. Every operation writes through the entries it changed,
+ * so a checkpoint never needs the cache.
+ */
+public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, PoolChange> {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(CellPoolFunction.class);
+
+  /** Persisted form of an owned user's candidate list. */
+  public record OwnedState(long seq, String version, long[] ids, float[] sims) {}
+
+  public static final MapStateDescriptor<Long, float[]> REPLICAS =
+      new MapStateDescriptor<>("replicas", Types.LONG, TypeInformation.of(float[].class));
+  public static final MapStateDescriptor<Long, OwnedState> OWNED =
+      new MapStateDescriptor<>("owned", Types.LONG, TypeInformation.of(OwnedState.class));
+
+  private final int poolSize;
+  private final int capacity;
+
+  private transient MapState<Long, float[]> replicas;
+  private transient MapState<Long, OwnedState> owned;
+  private transient Map<Integer, CellIndex> cache;
+  private transient Counter dimensionMismatches;
+  private transient long rescans;
+
+  public CellPoolFunction(int poolSize, int capacity) {
+    this.poolSize = poolSize;
+    this.capacity = capacity;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    replicas = getRuntimeContext().getMapState(REPLICAS);
+    owned = getRuntimeContext().getMapState(OWNED);
+    cache = new HashMap<>();
+    dimensionMismatches = getRuntimeContext().getMetricGroup().counter("dimensionMismatches");
+    getRuntimeContext().getMetricGroup().gauge("rescans", () -> rescans);
+    getRuntimeContext().getMetricGroup().gauge("cachedCells", () -> cache.size());
+  }
+
+  @Override
+  public void processElement(CellEvent e, Context ctx, Collector<PoolChange> out) throws Exception {
+    int cell = ctx.getCurrentKey();
+    CellIndex index = cache.get(cell);
+    if (index == null) {
+      index = restore(e);
+      if (index == null) {
+        return; // a LEAVE/DELETE for a cell that never held anyone: nothing to do
+      }
+      cache.put(cell, index);
+    }
+    long before = index.rescans();
+    if (e.kind() == CellEvent.UPSERT) {
+      if (e.vector().length != index.dim()) {
+        dimensionMismatches.inc();
+        LOG.warn("user {}: embedding has {} dimensions, cell {} holds {}-dimensional embeddings; set embedding.dim to reject such records upstream",
+            e.userId(), e.vector().length, cell, index.dim());
+        return;
+      }
+      index.upsert(e.userId(), e.vector(), e.home() == cell, e.seq(), e.embeddingVersion());
+      replicas.put(e.userId(), e.vector());
+    } else {
+      boolean wasOwned = index.owned(e.userId()) != null;
+      index.remove(e.userId());
+      replicas.remove(e.userId());
+      if (wasOwned && e.kind() == CellEvent.DELETE) {
+        out.collect(new PoolChange(e.userId(), e.seq(), "", new long[0], new float[0], true, e.producedAt()));
+      }
+    }
+    rescans += index.rescans() - before;
+    for (long id : index.droppedOwners()) {
+      owned.remove(id);
+    }
+    for (long id : index.changedOwners()) {
+      CellIndex.Owned o = index.owned(id);
+      Candidates c = o.candidates;
+      owned.put(id, new OwnedState(o.seq, o.version, c.topIds(c.size()), c.topSims(c.size())));
+    }
+    for (long id : index.poolChanged()) {
+      CellIndex.Owned o = index.owned(id);
+      out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, e.producedAt()));
+    }
+  }
+
+  /** Full scans run by this instance (own-embedding rescans and re-queries), for metrics and tests. */
+  long rescans() {
+    return rescans;
+  }
+
+  /** Rebuilds the cell's cache from keyed state (empty on first use, full after a restore). */
+  private CellIndex restore(CellEvent e) throws Exception {
+    CellIndex index = null;
+    for (Map.Entry<Long, float[]> r : replicas.entries()) {
+      if (index == null) {
+        index = new CellIndex(r.getValue().length, poolSize, capacity);
+      }
+      index.restoreReplica(r.getKey(), r.getValue());
+    }
+    if (index == null) {
+      return e.kind() == CellEvent.UPSERT ? new CellIndex(e.vector().length, poolSize, capacity) : null;
+    }
+    for (Map.Entry<Long, OwnedState> o : owned.entries()) {
+      OwnedState s = o.getValue();
+      index.restoreOwned(o.getKey(), s.seq(), s.version(), Candidates.of(s.ids(), s.sims(), capacity));
+    }
+    return index;
+  }
+}

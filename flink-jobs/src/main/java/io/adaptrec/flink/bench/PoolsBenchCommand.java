@@ -1,0 +1,78 @@
+package io.adaptrec.flink.bench;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code adaptrec bench pools}: runs {@link PoolsBenchmark} and writes its JSON report. */
+@Command(name = "pools", mixinStandardHelpOptions = true,
+    description = "Benchmark the similar-user-pools Flink job (MiniCluster, in-memory synthetic source).")
+public class PoolsBenchCommand implements Callable<Integer> {
+  @Option(names = "--users", defaultValue = "10000", description = "population size (default ${DEFAULT-VALUE})")
+  int users;
+
+  @Option(names = "--dim", defaultValue = "32", description = "embedding dimension (default ${DEFAULT-VALUE})")
+  int dim;
+
+  @Option(names = "--mode", defaultValue = "exact", description = "exact | ivf | lsh (default ${DEFAULT-VALUE})")
+  String mode;
+
+  @Option(names = "--updates", defaultValue = "-1", description = "phase-2 embedding updates; -1 = max(20000, users/5)")
+  long updates;
+
+  @Option(names = "--rate", defaultValue = "0", description = "phase-2 target updates/s, 0 = unthrottled (default ${DEFAULT-VALUE})")
+  double rate;
+
+  @Option(names = "--parallelism", defaultValue = "2", description = "job parallelism (default ${DEFAULT-VALUE})")
+  int parallelism;
+
+  @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap | rocksdb (default ${DEFAULT-VALUE})")
+  String stateBackend;
+
+  @Option(names = "--lists", defaultValue = "-1", description = "ivf lists; -1 = users/500 (min 8)")
+  int lists;
+
+  @Option(names = "--probes", defaultValue = "4", description = "ivf lists each user is replicated to (default ${DEFAULT-VALUE})")
+  int probes;
+
+  @Option(names = "--lsh-bits", defaultValue = "-1", description = "lsh hyperplanes; -1 = log2(users/250)")
+  int lshBits;
+
+  @Option(names = "--lsh-radius", defaultValue = "1", description = "lsh Hamming radius (default ${DEFAULT-VALUE})")
+  int lshRadius;
+
+  @Option(names = "--sample", defaultValue = "1000", description = "users whose recall@10 is checked by brute force (default ${DEFAULT-VALUE})")
+  int sample;
+
+  @Option(names = "--seed", defaultValue = "42", description = "generator seed (default ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--work-dir", defaultValue = "target/bench-pools", description = "centroids and checkpoints (default ${DEFAULT-VALUE})")
+  Path workDir;
+
+  @Option(names = "--report-json", required = true, description = "where to write the JSON report")
+  Path reportJson;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!mode.equals("exact") && !mode.equals("ivf") && !mode.equals("lsh")) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--mode must be exact, ivf or lsh, was '" + mode + "'");
+    }
+    long n = updates >= 0 ? updates : Math.max(20_000, users / 5);
+    int l = lists > 0 ? lists : Math.max(8, users / 500);
+    int bits = lshBits > 0 ? lshBits : Math.max(1, Math.min(20, (int) Math.round(Math.log(users / 250.0) / Math.log(2))));
+    Map<String, Object> report = PoolsBenchmark.run(new PoolsBenchmark.Options(
+        users, dim, mode, n, rate, parallelism, stateBackend, l, probes, bits, lshRadius, sample, seed, workDir));
+    PoolsBenchmark.writeJson(report, reportJson);
+    System.out.println("pools benchmark: " + report);
+    System.out.println("report written to " + reportJson.toAbsolutePath());
+    return 0;
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new PoolsBenchCommand()).execute(args));
+  }
+}

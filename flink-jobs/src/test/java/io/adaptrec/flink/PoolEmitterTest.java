@@ -1,0 +1,89 @@
+package io.adaptrec.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.Test;
+
+/** What reaches the user-pools topic: changed pools only, in seq order, versioned, optionally debounced. */
+class PoolEmitterTest {
+  static final long U = 42;
+  static final long T0 = 1_700_000_000_000L;
+
+  static PoolChange change(long seq, long[] ids, float[] sims) {
+    return new PoolChange(U, seq, "v1", ids, sims, false, T0 + seq);
+  }
+
+  static KeyedOneInputStreamOperatorTestHarness<Long, PoolChange, PoolUpdate> harness(long debounceMs) throws Exception {
+    var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new PoolEmitter(1e-4f, debounceMs), PoolChange::userId, Types.LONG);
+    h.setProcessingTime(T0);
+    return h;
+  }
+
+  @Test
+  void emitsOnlyChangedPoolsWithGapFreeVersions() throws Exception {
+    try (var h = harness(0)) {
+      h.processElement(new StreamRecord<>(change(1, new long[] {1, 2}, new float[] {0.9f, 0.8f})));
+      h.processElement(new StreamRecord<>(change(1, new long[] {1, 2}, new float[] {0.9f, 0.80001f}))); // within epsilon
+      h.processElement(new StreamRecord<>(change(1, new long[] {2, 1}, new float[] {0.95f, 0.9f})));
+
+      List<PoolUpdate> out = h.extractOutputValues();
+      assertThat(out).extracting(PoolUpdate::version).containsExactly(1L, 2L);
+      assertThat(out.get(1).neighbourIds()).containsExactly(2L, 1L);
+      assertThat(out.get(1).embeddingVersion()).isEqualTo("v1");
+      assertThat(out.get(1).updatedAt()).isEqualTo(T0);
+      assertThat(out.get(1).sourceProducedAt()).isEqualTo(T0 + 1);
+    }
+  }
+
+  @Test
+  void dropsChangesFromAnOlderSeq() throws Exception {
+    try (var h = harness(0)) {
+      h.processElement(new StreamRecord<>(change(3, new long[] {5}, new float[] {0.5f})));
+      h.processElement(new StreamRecord<>(change(2, new long[] {6}, new float[] {0.6f}))); // old home reporting late
+
+      assertThat(h.extractOutputValues()).singleElement().satisfies(p -> assertThat(p.neighbourIds()).containsExactly(5L));
+    }
+  }
+
+  @Test
+  void tombstoneIsEmittedOnceAndOnlyForAnEmittedPool() throws Exception {
+    try (var h = harness(0)) {
+      h.processElement(new StreamRecord<>(new PoolChange(7, 1, "", new long[0], new float[0], true, T0)));
+      h.processElement(new StreamRecord<>(change(1, new long[] {1}, new float[] {0.9f})));
+      h.processElement(new StreamRecord<>(new PoolChange(U, 2, "", new long[0], new float[0], true, T0)));
+      h.processElement(new StreamRecord<>(change(1, new long[] {3}, new float[] {0.9f}))); // stale, after the delete
+
+      List<PoolUpdate> out = h.extractOutputValues();
+      assertThat(out).extracting(PoolUpdate::userId).containsExactly(U, U);
+      assertThat(out.get(1).deleted()).isTrue();
+      assertThat(out.get(1).version()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void debounceCoalescesABurstIntoOneEmissionFromATimer() throws Exception {
+    try (var h = harness(100)) {
+      h.processElement(new StreamRecord<>(change(1, new long[] {1}, new float[] {0.9f})));
+      h.processElement(new StreamRecord<>(change(1, new long[] {2}, new float[] {0.8f})));
+      h.processElement(new StreamRecord<>(change(2, new long[] {3}, new float[] {0.7f})));
+
+      assertThat(h.extractOutputValues()).isEmpty();
+      assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+      assertThat(h.numKeyedStateEntries()).isEqualTo(2); // emitted-state and the pending change
+
+      h.setProcessingTime(T0 + 100);
+
+      assertThat(h.extractOutputValues()).singleElement().satisfies(p -> {
+        assertThat(p.neighbourIds()).containsExactly(3L);
+        assertThat(p.updatedAt()).isEqualTo(T0 + 100);
+      });
+      assertThat(h.numProcessingTimeTimers()).isZero();
+      assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+    }
+  }
+}

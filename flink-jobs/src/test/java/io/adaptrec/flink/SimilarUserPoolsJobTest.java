@@ -1,0 +1,91 @@
+package io.adaptrec.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole dataflow on a local MiniCluster at parallelism 2 with a bounded source and a
+ * collecting sink: the last emitted pool of every user equals brute force, deleted and
+ * short-history users have no pool and appear in none, and versions per user are gap-free.
+ */
+class SimilarUserPoolsJobTest {
+  static final int DIM = 8;
+
+  @Test
+  void exactModeMatchesBruteForceAtParallelismTwo() throws Exception {
+    List<UserUpdate> updates = randomUpdates(60, 600, new Random(7));
+    PoolsConfig config = PoolsConfig.defaults().with(Map.of(
+        "mode", "exact", "parallelism", "2", "state.backend", "hashmap", "restart.attempts", "0",
+        "checkpoint.dir", "file://" + System.getProperty("java.io.tmpdir") + "/pools-job-test", "checkpoint.interval-ms", "500",
+        "pool.spare-candidates", "3"));
+    CollectingSink<PoolUpdate> sink = new CollectingSink<>("job-test-exact");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+    SimilarUserPoolsJob.configureEnvironment(env, config);
+    DataGeneratorSource<UserUpdate> source =
+        new DataGeneratorSource<>(i -> updates.get((int) (long) i), updates.size(), TypeInformation.of(UserUpdate.class));
+    new SimilarUserPoolsJob(config, config.partitioner(), source, sink).withSourceParallelism(1).build(env);
+
+    env.execute("pools-job-test");
+
+    Map<Long, PoolUpdate> latest = new HashMap<>();
+    Map<Long, Long> lastVersion = new HashMap<>();
+    for (PoolUpdate p : sink.results()) {
+      long expected = lastVersion.getOrDefault(p.userId(), 0L) + 1;
+      assertThat(p.version()).as("version of user %d", p.userId()).isEqualTo(expected);
+      lastVersion.put(p.userId(), p.version());
+      latest.put(p.userId(), p);
+    }
+    Map<Long, float[]> finalUnits = finalEligible(updates, 3);
+    assertThat(finalUnits).hasSizeGreaterThan(20);
+    for (Map.Entry<Long, PoolUpdate> e : latest.entrySet()) {
+      PoolUpdate p = e.getValue();
+      if (!finalUnits.containsKey(e.getKey())) {
+        assertThat(p.deleted()).as("user %d is gone and its last record is a tombstone", e.getKey()).isTrue();
+        continue;
+      }
+      Candidates expected = BruteForce.topN(e.getKey(), finalUnits, 10);
+      assertThat(p.neighbourIds()).as("pool of user %d", e.getKey()).containsExactly(expected.topIds(10));
+    }
+    assertThat(latest.keySet()).containsAll(finalUnits.keySet());
+  }
+
+  /** Random upserts (a few with short histories) and deletes over {@code users} users. */
+  static List<UserUpdate> randomUpdates(int users, int count, Random rnd) {
+    List<UserUpdate> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      long user = rnd.nextInt(users);
+      long at = 1_700_000_000_000L + i;
+      if (rnd.nextInt(12) == 0) {
+        out.add(UserUpdate.delete(user, at));
+      } else {
+        float[] v = new float[DIM];
+        for (int d = 0; d < DIM; d++) {
+          v[d] = (float) rnd.nextGaussian();
+        }
+        out.add(UserUpdate.upsert(user, v, "v1", rnd.nextInt(10) == 0 ? 2 : 5, at));
+      }
+    }
+    return out;
+  }
+
+  static Map<Long, float[]> finalEligible(List<UserUpdate> updates, int minHistory) {
+    Map<Long, float[]> units = new HashMap<>();
+    for (UserUpdate u : updates) {
+      if (u.deleted() || u.historyLength() < minHistory) {
+        units.remove(u.userId());
+      } else {
+        units.put(u.userId(), Vectors.normalised(u.embedding()));
+      }
+    }
+    return units;
+  }
+}
