@@ -1,0 +1,152 @@
+package io.adaptrec.streams;
+
+import io.adaptrec.schemas.TopicAdmin;
+import io.adaptrec.schemas.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point of the streams role: {@code java -jar streams.jar [streams.properties]}. Only wires:
+ * config, topics, the two applications, the query endpoint, a shutdown hook.
+ */
+public final class StreamsApp {
+    static {
+        // the jar ships its own log configuration; an explicit -Dlog4j2.configurationFile wins
+        if (System.getProperty("log4j2.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", "classpath:log4j2-streams.properties");
+        }
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(StreamsApp.class);
+
+    private StreamsApp() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 1 || (args.length == 1 && args[0].startsWith("-"))) {
+            System.err.println("usage: java -jar streams.jar [config.properties]   (keys: see streams.properties)");
+            System.exit(2);
+        }
+        UserStateConfig config;
+        try {
+            config = args.length == 1 ? UserStateConfig.load(Path.of(args[0])) : UserStateConfig.defaults();
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Running running = start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stopped.countDown();
+        }, "adaptrec-streams-shutdown"));
+        stopped.await();
+    }
+
+    /** A started user-state application (plus catalogue check and query endpoint). */
+    public static final class Running implements AutoCloseable {
+        private final KafkaStreams userState;
+        private final KafkaStreams catalogueCheck;
+        private final QueryServer query;
+        private final StreamCounters counters;
+
+        private Running(KafkaStreams userState, KafkaStreams catalogueCheck, QueryServer query, StreamCounters counters) {
+            this.userState = userState;
+            this.catalogueCheck = catalogueCheck;
+            this.query = query;
+            this.counters = counters;
+        }
+
+        public KafkaStreams streams() { return userState; }
+        public StreamCounters counters() { return counters; }
+        /** The bound query port, or -1 when the endpoint is disabled. */
+        public int queryPort() { return query == null ? -1 : query.port(); }
+
+        @Override
+        public void close() {
+            if (query != null) query.close();
+            userState.close(Duration.ofSeconds(30));
+            catalogueCheck.close(Duration.ofSeconds(30));
+            log.info("streams stopped; counters: {}", counters);
+        }
+    }
+
+    /** Starts everything and returns at once; the applications reach RUNNING in the background. */
+    public static Running start(UserStateConfig config) throws java.io.IOException {
+        StreamCounters counters = new StreamCounters();
+        Topics topics = UserStateTopology.topics(config);
+        if (config.ensureTopics()) ensureTopics(config, topics);
+        KafkaStreams userState = new KafkaStreams(UserStateTopology.buildTopology(config, topics, counters),
+                UserStateTopology.streamsConfig(config, counters));
+        KafkaStreams check = new KafkaStreams(CatalogueCheck.buildTopology(config, topics, counters),
+                CatalogueCheck.streamsConfig(config, counters));
+        userState.setUncaughtExceptionHandler(e -> {
+            log.error("stream thread failed; replacing it", e);
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        QueryServer query = null;
+        if (config.httpEnabled()) {
+            query = new QueryServer(config.httpHost(), config.httpPort(), id -> lookup(userState, topics, config, id),
+                    () -> metrics(userState, counters));
+        }
+        userState.start();
+        check.start();
+        log.info("streams started: application {} on {}, topics prefix '{}'", config.applicationId(),
+                config.bootstrapServers(), config.topicPrefix());
+        return new Running(userState, check, query, counters);
+    }
+
+    private static void ensureTopics(UserStateConfig config, Topics topics) {
+        Map<String, Object> admin = new LinkedHashMap<>();
+        admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        admin.putAll(config.kafkaOverrides());
+        try (Admin a = Admin.create(admin)) {
+            TopicAdmin.Report r = TopicAdmin.ensureTopics(a, List.of(topics.items(), topics.interactions(),
+                    topics.itemEmbeddings(), topics.userState(), topics.deadLetter()),
+                    (short) config.topicReplicationFactor(), Duration.ofSeconds(30));
+            if (!r.created().isEmpty()) log.info("created topics {}", r.created());
+        }
+    }
+
+    static QueryServer.Lookup lookup(KafkaStreams streams, Topics topics, UserStateConfig config, long userId) {
+        try {
+            KeyQueryMetadata md = streams.queryMetadataForKey(UserStateTopology.USER_STORE, userId,
+                    topics.interactions().keySerde().serializer());
+            if (md == null || md.equals(KeyQueryMetadata.NOT_AVAILABLE)) {
+                return QueryServer.Lookup.unavailable("application state " + streams.state());
+            }
+            String self = config.httpHost() + ":" + config.httpPort();
+            String owner = md.activeHost().host() + ":" + md.activeHost().port();
+            if (config.httpPort() > 0 && md.activeHost().port() > 0 && !owner.equals(self)) {
+                return QueryServer.Lookup.elsewhere(owner);
+            }
+            ReadOnlyKeyValueStore<Long, UserHistory> store = streams.store(StoreQueryParameters.fromNameAndType(
+                    UserStateTopology.USER_STORE, QueryableStoreTypes.<Long, UserHistory>keyValueStore()));
+            UserHistory h = store.get(userId);
+            return h == null ? QueryServer.Lookup.notFound() : QueryServer.Lookup.found(h);
+        } catch (InvalidStateStoreException e) {
+            return QueryServer.Lookup.unavailable(e.getMessage());
+        }
+    }
+
+    private static Map<String, Object> metrics(KafkaStreams streams, StreamCounters counters) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("state", streams.state().toString());
+        m.putAll(counters.snapshot());
+        return m;
+    }
+}

@@ -1,0 +1,49 @@
+package io.adaptrec.streams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.adaptrec.avro.DeadLetter;
+import io.adaptrec.schemas.Topics;
+import io.adaptrec.schemas.testkit.TestRegistry;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
+import org.apache.kafka.streams.errors.internals.DefaultErrorHandlerContext;
+import org.apache.kafka.streams.processor.TaskId;
+import org.junit.jupiter.api.Test;
+
+class DeadLetterHandlerTest {
+    @Test
+    void routesTheRawRecordWithTheReasonAndResumes() {
+        String prefix = TestRegistry.uniquePrefix() + Topics.DEFAULT_PREFIX;
+        StreamCounters counters = new StreamCounters();
+        DeadLetters.Handler handler = new DeadLetters.Handler();
+        handler.configure(Map.of("schema.registry.url", TestRegistry.url(),
+                DeadLetters.TOPIC_PREFIX_CONFIG, prefix, DeadLetters.COUNTERS_CONFIG, counters));
+        Topics topics = new Topics(prefix, TestRegistry.serdeConfig());
+        ConsumerRecord<byte[], byte[]> bad = new ConsumerRecord<>(topics.interactions().name(), 2, 41L,
+                new byte[] {7}, new byte[] {'{', '}'});
+        DefaultErrorHandlerContext ctx = new DefaultErrorHandlerContext(null, bad.topic(), 2, 41L, new RecordHeaders(),
+                "interactions-source", new TaskId(0, 2), 0L, bad.key(), bad.value());
+
+        DeserializationExceptionHandler.Response r = handler.handleError(ctx, bad,
+                new SerializationException("bad wire format", new IllegalStateException("unknown magic byte 0x7b")));
+
+        assertThat(r.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
+        assertThat(r.deadLetterQueueRecords()).hasSize(1);
+        ProducerRecord<byte[], byte[]> out = r.deadLetterQueueRecords().get(0);
+        assertThat(out.topic()).isEqualTo(topics.deadLetter().name());
+        assertThat(topics.deadLetter().keySerde().deserializer().deserialize(out.topic(), out.key()))
+                .isEqualTo(topics.interactions().name());
+        DeadLetter letter = topics.deadLetter().valueSerde().deserializer().deserialize(out.topic(), out.value());
+        assertThat(letter.getError()).isEqualTo("cannot deserialize record: bad wire format: unknown magic byte 0x7b");
+        assertThat(letter.getPartition()).isEqualTo(2);
+        assertThat(letter.getOffset()).isEqualTo(41L);
+        assertThat(letter.getRawBytes().array()).containsExactly('{', '}');
+        assertThat(letter.getRawKey().array()).containsExactly(7);
+        assertThat(counters.undeserializable.get()).isEqualTo(1);
+    }
+}
