@@ -1,0 +1,128 @@
+package io.adaptrec.worker.cli;
+
+import io.adaptrec.worker.data.Dataset;
+import io.adaptrec.worker.data.Datasets;
+import io.adaptrec.worker.data.LoadOptions;
+import io.adaptrec.worker.eval.EvalConfig;
+import io.adaptrec.worker.eval.EvalReport;
+import io.adaptrec.worker.eval.EvalRunner;
+import io.adaptrec.worker.eval.PopularRecommender;
+import io.adaptrec.worker.eval.Protocol;
+import io.adaptrec.worker.eval.Recommender;
+import io.adaptrec.worker.eval.RecommenderFactory;
+import io.adaptrec.worker.eval.Split;
+import io.adaptrec.worker.eval.Stage;
+import io.adaptrec.worker.model.RecLMSystem;
+import io.adaptrec.worker.model.SasRec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.LongStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code eval}: trains (or loads) RecLM and the baselines on a protocol's training split and
+ * evaluates every variant on the same candidates, seed by seed (ARCHITECTURE.md section 7).
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Offline evaluation of RecLM variants and baselines (HR@1, NDCG@5/20, ValidRatio).")
+public final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--dataset", required = true, description = "movielens | generic | synthetic")
+    String dataset;
+
+    @Option(names = "--data-dir", description = "Dataset directory (not needed for synthetic).")
+    Path dataDir;
+
+    @Option(names = "--protocol", defaultValue = "llara", description = "llara | loo | both (default: ${DEFAULT-VALUE}).")
+    String protocol;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "Number of seeds 1..S (default: ${DEFAULT-VALUE}).")
+    int seeds;
+
+    @Option(names = "--variants", split = ",", defaultValue = "adaptrec,similarity,static,none,sasrec,popular",
+            description = "Variants: adaptrec, similarity, static, none (each optionally -m<M>, e.g. adaptrec-m9), "
+                    + "sasrec, popular (default: ${DEFAULT-VALUE}).")
+    List<String> variants;
+
+    @Option(names = "--report-json", description = "Write the JSON report here; with --protocol both, "
+            + "one file per protocol with the protocol name inserted before the extension.")
+    Path reportJson;
+
+    @Option(names = "--model", description = "Load RecLM from this model directory instead of training it.")
+    Path model;
+
+    @Option(names = "--retrain-per-seed", defaultValue = "false",
+            description = "Retrain every model for every seed (default: train once, evaluate every seed's candidates).")
+    boolean retrainPerSeed;
+
+    @Option(names = "--stage", defaultValue = "test", description = "test | validation (default: ${DEFAULT-VALUE}).")
+    String stage;
+
+    @Option(names = "--no-progress", description = "Hide the progress bar.")
+    boolean noProgress;
+
+    @Mixin
+    ModelOptions opts = new ModelOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        Runtime.configureDjl();
+        if (seeds < 1) {
+            throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
+        }
+        List<RecLMSystem.Variant> reclm = new ArrayList<>();
+        for (String v : variants) {
+            if (RecLMSystem.Variant.isRecLM(v)) {
+                reclm.add(RecLMSystem.Variant.parse(v, opts.m));
+            } else if (!v.equals("sasrec") && !v.equals(PopularRecommender.NAME)) {
+                throw new IllegalArgumentException("unknown variant '" + v + "'");
+            }
+        }
+        Dataset data = Datasets.load(dataset, dataDir, LoadOptions.defaults()).dataset();
+        List<Protocol> protocols = protocol.equalsIgnoreCase("both")
+                ? List.of(Protocol.LLARA, Protocol.LOO) : List.of(Protocol.parse(protocol));
+        EvalConfig cfg = new EvalConfig(LongStream.rangeClosed(1, seeds).boxed().toList(),
+                Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), retrainPerSeed, true, 64, !noProgress);
+        long started = System.nanoTime();
+        for (Protocol p : protocols) {
+            Split split = Split.create(data, p);
+            Map<String, RecommenderFactory> factories = new LinkedHashMap<>();
+            if (!reclm.isEmpty()) {
+                factories.put("reclm", (td, seed) -> {
+                    RecLMSystem sys = model != null
+                            ? RecLMSystem.load(model, td, opts.training(seed).historyLen())
+                            : RecLMSystem.train(td, opts.model(), opts.training(seed), System.err::println);
+                    return sys.recommenders(reclm);
+                });
+            }
+            if (variants.contains("sasrec")) {
+                factories.put("sasrec", (td, seed) -> List.<Recommender>of(
+                        SasRec.train(td, opts.model(), opts.training(seed), System.err::println)));
+            }
+            if (variants.contains(PopularRecommender.NAME)) {
+                factories.put(PopularRecommender.NAME, PopularRecommender.factory());
+            }
+            EvalReport report = new EvalRunner(cfg, System.out).run(split, factories);
+            if (reportJson != null) {
+                Path file = protocols.size() == 1 ? reportJson : withSuffix(reportJson, p.cliName());
+                report.writeJson(file);
+                System.out.println("report: " + file.toAbsolutePath());
+            }
+        }
+        System.out.printf("eval finished in %.1f s%n", (System.nanoTime() - started) / 1e9);
+        return 0;
+    }
+
+    static Path withSuffix(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String out = dot > 0 ? name.substring(0, dot) + "-" + suffix + name.substring(dot) : name + "-" + suffix;
+        return file.resolveSibling(out);
+    }
+}

@@ -1,0 +1,48 @@
+package io.adaptrec.worker.cli;
+
+import io.adaptrec.worker.model.RecLMConfig;
+import io.adaptrec.worker.model.TrainConfig;
+import picocli.CommandLine.Option;
+
+/** Model size and training schedule options shared by {@code train} and {@code eval}. */
+public final class ModelOptions {
+
+    @Option(names = "--d-model", defaultValue = "64", description = "Transformer width (default: ${DEFAULT-VALUE}).")
+    int dModel;
+
+    @Option(names = "--layers", defaultValue = "2", description = "Transformer blocks (default: ${DEFAULT-VALUE}).")
+    int layers;
+
+    @Option(names = "--heads", defaultValue = "2", description = "Attention heads (default: ${DEFAULT-VALUE}).")
+    int heads;
+
+    @Option(names = "--lora-rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
+    int loraRank;
+
+    @Option(names = "--epochs", split = ",", paramLabel = "A,B,C,S",
+            description = "Epochs of stage A (sequence LM), B (prompts), C (LoRA) and the SASRec baseline "
+                    + "(default: the TrainConfig defaults).")
+    int[] epochs;
+
+    @Option(names = "--train-seed", defaultValue = "42", description = "Training seed (default: ${DEFAULT-VALUE}).")
+    int seed;
+
+    @Option(names = "--m", defaultValue = "5", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
+    int m;
+
+    RecLMConfig model() {
+        RecLMConfig d = RecLMConfig.small();
+        return new RecLMConfig(dModel, heads, layers, d.maxLen(), d.dropout(), true, loraRank, 2f * loraRank, false);
+    }
+
+    TrainConfig training(long seedOverride) {
+        TrainConfig t = TrainConfig.defaults().withSeed((int) seedOverride).withM(m);
+        if (epochs != null) {
+            if (epochs.length != 4) {
+                throw new IllegalArgumentException("--epochs needs four numbers A,B,C,S, got " + epochs.length);
+            }
+            t = t.withEpochs(epochs[0], epochs[1], epochs[2], epochs[3]);
+        }
+        return t;
+    }
+}

@@ -1,0 +1,262 @@
+package io.adaptrec.worker.model;
+
+import io.adaptrec.worker.data.Dataset;
+import io.adaptrec.worker.eval.Query;
+import io.adaptrec.worker.eval.Recommender;
+import io.adaptrec.worker.eval.TrainingData;
+import io.adaptrec.worker.eval.UserSequence;
+import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.SimilarUsers;
+import io.adaptrec.worker.selection.Strategy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The AdaptRec recommender end to end, in paper order: stage 1 similar-user pool, stage 2
+ * demonstration selection, stage 3 User-Contextualised prompt and constrained scoring.
+ */
+public final class RecLMSystem implements AutoCloseable {
+
+    /** Users' most recent items that form their stage-1 sequence embedding. */
+    public static final int POOL_RECENT = 20;
+    public static final String ADAPTERS = "adapters";
+    public static final String CURRENT = "CURRENT";
+    public static final String TRAINING_JSON = "training.json";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private final LanguageModel lm;
+    private final Map<Long, long[]> sequences;
+    private final PromptTemplate template;
+    private final DemoSelector selector;
+    private final int historyLen;
+
+    public RecLMSystem(LanguageModel lm, Map<Long, long[]> sequences, DemoSelector.Config selection, int historyLen) {
+        this.lm = lm;
+        this.sequences = sequences;
+        this.template = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
+        SimilarUsers index = new SimilarUsers(sequences, lm.vocabulary(), lm.itemEmbeddings(), POOL_RECENT);
+        this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION), index,
+                sequences, selection);
+        this.historyLen = historyLen;
+    }
+
+    /** Words of both templates, for building the vocabulary. */
+    public static Set<String> templateWords() {
+        Set<String> w = new LinkedHashSet<>(PromptTemplate.resource(PromptTemplate.RECOMMENDATION).words());
+        w.addAll(PromptTemplate.resource(PromptTemplate.SELECTION).words());
+        return w;
+    }
+
+    public static Map<Long, long[]> sequences(TrainingData data) {
+        Map<Long, long[]> out = new LinkedHashMap<>();
+        for (Map.Entry<Long, UserSequence> e : data.sequences().entrySet()) {
+            out.put(e.getKey(), e.getValue().items());
+        }
+        return out;
+    }
+
+    /** Stages A, B and C of {@link RecLMTrainer} on a protocol's training data. */
+    public static RecLMSystem train(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, Consumer<String> log) {
+        return train(data, modelCfg, tc, DemoSelector.Config.defaults(), log);
+    }
+
+    /** As {@link #train(TrainingData, RecLMConfig, TrainConfig, Consumer)} with explicit stage-2 settings. */
+    public static RecLMSystem train(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, DemoSelector.Config sc,
+                                    Consumer<String> log) {
+        Map<Long, long[]> seqs = sequences(data);
+        Vocabulary vocab = Vocabulary.build(data.catalogue(), templateWords());
+        LanguageModel lm = LanguageModel.create(modelCfg, vocab, tc.seed());
+        log.accept(String.format("RecLM: %d users, %d interactions, vocabulary %d (%d items), %d parameters",
+                seqs.size(), data.interactionCount(), vocab.size(), vocab.itemCount(),
+                lm.parameters(false).values().stream().mapToLong(p -> p.getArray().size()).sum()));
+        RecLMTrainer trainer = new RecLMTrainer(tc, log);
+        PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
+        trainer.trainSequences(lm, seqs, sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
+        RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
+        trainer.trainPrompts(lm, seqs, rec, afterA.selector, Strategy.SIMILARITY, false, tc.promptEpochs());
+        // The base is final from here on: rebuild stage 1 on its embeddings, then adapt with LoRA.
+        RecLMSystem sys = new RecLMSystem(lm, seqs, sc, tc.historyLen());
+        // Re-selection inside training judges pool members on one known item: thousands of training
+        // prompts per epoch make three 3x slower (measured: 9 s -> 200 s an epoch on a loaded box),
+        // while serving-time selection (a few hundred users) can afford the steadier 3-item judgement.
+        RecLMSystem judge = sys.withSelection(new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), 1));
+        trainer.trainPrompts(lm, seqs, rec, judge.selector, Strategy.ADAPTIVE, true, tc.loraEpochs());
+        sys.selector.invalidate();
+        return sys;
+    }
+
+    /**
+     * Writes the model directory the worker serves: base (config.json, tokenizer.json,
+     * item-text.json, base.safetensors), the adapter as {@code adapters/<version>/} with its
+     * manifest, {@code adapters/CURRENT} naming it, and {@code training.json} describing the run.
+     */
+    public void save(Path dir, String adapterVersion, Map<String, Object> training) throws IOException {
+        lm.saveBase(dir);
+        AdapterStore.save(lm, dir.resolve(ADAPTERS), adapterVersion, Map.of());
+        Files.writeString(dir.resolve(ADAPTERS).resolve(CURRENT), adapterVersion + "\n");
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(TRAINING_JSON).toFile(), training);
+    }
+
+    /** Loads a directory written by {@link #save}; stage 1 is rebuilt from {@code data}'s sequences. */
+    public static RecLMSystem load(Path dir, TrainingData data, int historyLen) throws IOException {
+        LanguageModel lm = LanguageModel.loadBase(dir);
+        Path current = dir.resolve(ADAPTERS).resolve(CURRENT);
+        if (!Files.isRegularFile(current)) {
+            throw new IOException(dir + ": no " + ADAPTERS + "/" + CURRENT + " naming the adapter to serve");
+        }
+        AdapterStore.load(lm, dir.resolve(ADAPTERS).resolve(Files.readString(current).strip()));
+        lm.net().freezeParameters(true);
+        return new RecLMSystem(lm, sequences(data), DemoSelector.Config.defaults(), historyLen);
+    }
+
+    /** {@code training.json} of a model directory, or an empty map. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> trainingInfo(Path dir) throws IOException {
+        Path f = dir.resolve(TRAINING_JSON);
+        return Files.isRegularFile(f) ? JSON.readValue(f.toFile(), Map.class) : Map.of();
+    }
+
+    /** Stage-A windows open like the history part of the prompt: "[BOS] the target user watched". */
+    static int[] sequencePrefix(Vocabulary vocab) {
+        return new int[] {Vocabulary.BOS, vocab.id("the"), vocab.id("target"), vocab.id("user"), vocab.id("watched")};
+    }
+
+    /** The same model and pool with other stage-2 settings (for ablations); shares the model. */
+    public RecLMSystem withSelection(DemoSelector.Config sc) {
+        return new RecLMSystem(lm, sequences, sc, historyLen);
+    }
+
+    public LanguageModel model() {
+        return lm;
+    }
+
+    public DemoSelector selector() {
+        return selector;
+    }
+
+    /** Stage 3 prompts for the queries, demonstrations chosen by {@code strategy}. */
+    public List<Prompt> prompts(List<Query> queries, Strategy strategy, int m) {
+        List<DemoSelector.Target> targets = new ArrayList<>(queries.size());
+        for (Query q : queries) {
+            targets.add(new DemoSelector.Target(q.userId(), recent(q.history())));
+        }
+        List<List<Demonstration>> demos = selector.select(targets, strategy, m);
+        List<Prompt> prompts = new ArrayList<>(queries.size());
+        for (int i = 0; i < queries.size(); i++) {
+            prompts.add(template.render(lm.vocabulary(), demos.get(i), targets.get(i).history(),
+                    queries.get(i).candidates()));
+        }
+        return prompts;
+    }
+
+    /** Candidate log-probabilities per query, in the candidates' order. */
+    public float[][] score(List<Query> queries, Strategy strategy, int m) {
+        List<long[]> cands = new ArrayList<>(queries.size());
+        for (Query q : queries) {
+            cands.add(q.candidates());
+        }
+        return lm.scoreCandidates(prompts(queries, strategy, m), cands);
+    }
+
+    private long[] recent(long[] history) {
+        return history.length <= historyLen ? history
+                : Arrays.copyOfRange(history, history.length - historyLen, history.length);
+    }
+
+    /**
+     * Harness-facing variants sharing this system, e.g. {@code adaptrec}, {@code static-m9}. The
+     * runner closes every recommender it was given; the system closes with the last of them.
+     */
+    public List<Recommender> recommenders(List<Variant> variants) {
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger(variants.size());
+        List<Recommender> out = new ArrayList<>();
+        for (Variant v : variants) {
+            out.add(new VariantRecommender(v, open));
+        }
+        return out;
+    }
+
+    /** A named selection strategy with its M. */
+    public record Variant(String name, Strategy strategy, int m) {
+
+        /**
+         * {@code adaptrec}, {@code similarity}, {@code static}, {@code none}, optionally suffixed
+         * {@code -m<M>} (e.g. {@code adaptrec-m9}) to override the default M.
+         */
+        public static Variant parse(String name, int defaultM) {
+            String base = name;
+            int m = defaultM;
+            int dash = name.lastIndexOf("-m");
+            if (dash > 0 && name.substring(dash + 2).matches("\\d+")) {
+                base = name.substring(0, dash);
+                m = Integer.parseInt(name.substring(dash + 2));
+            }
+            Strategy s = switch (base) {
+                case "adaptrec" -> Strategy.ADAPTIVE;
+                case "similarity" -> Strategy.SIMILARITY;
+                case "static" -> Strategy.STATIC;
+                case "none" -> Strategy.NONE;
+                default -> throw new IllegalArgumentException("unknown RecLM variant '" + name
+                        + "'; allowed: adaptrec, similarity, static, none (optionally -m<M>)");
+            };
+            if (m < 0 || m > 20) {
+                throw new IllegalArgumentException("variant '" + name + "': M must be in [0, 20]");
+            }
+            return new Variant(name, s, s == Strategy.NONE ? 0 : m);
+        }
+
+        public static boolean isRecLM(String name) {
+            return name.matches("(adaptrec|similarity|static|none)(-m\\d+)?");
+        }
+    }
+
+    private final class VariantRecommender implements Recommender, AutoCloseable {
+        private final Variant v;
+        private final java.util.concurrent.atomic.AtomicInteger open;
+        private boolean closed;
+
+        VariantRecommender(Variant v, java.util.concurrent.atomic.AtomicInteger open) {
+            this.v = v;
+            this.open = open;
+        }
+
+        @Override
+        public String name() {
+            return v.name();
+        }
+
+        @Override
+        public float[][] score(List<Query> queries) {
+            return RecLMSystem.this.score(queries, v.strategy(), v.m());
+        }
+
+        @Override
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                if (open.decrementAndGet() == 0) {
+                    RecLMSystem.this.close();
+                }
+            }
+        }
+    }
+
+    /** Catalogue without text, for models that must not see titles (SASRec). */
+    static List<Dataset.Item> idOnly(List<Dataset.Item> catalogue) {
+        return catalogue.stream().map(i -> new Dataset.Item(i.itemId(), "", List.of())).toList();
+    }
+
+    @Override
+    public void close() {
+        lm.close();
+    }
+}

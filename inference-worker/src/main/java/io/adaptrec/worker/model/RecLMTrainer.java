@@ -1,0 +1,368 @@
+package io.adaptrec.worker.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.Strategy;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Trains RecLM in three stages on a protocol's training split:
+ * <ol>
+ *   <li>A. causal language modelling over users' item sequences, every position a target (cheap,
+ *       dense signal: it teaches item co-occurrence, order and popularity);</li>
+ *   <li>B. all weights on User-Contextualised prompts (Figure 4) with similarity-selected
+ *       demonstrations, so the base learns the prompt language and to use demonstrations;</li>
+ *   <li>C. LoRA fine-tuning, base frozen, demonstrations re-selected by the current model at the
+ *       start of every epoch (AdaptRec's self-adaptive loop, stage 2 inside training).</li>
+ * </ol>
+ */
+public final class RecLMTrainer {
+
+    private final TrainConfig cfg;
+    private final Consumer<String> log;
+
+    public RecLMTrainer(TrainConfig cfg, Consumer<String> log) {
+        this.cfg = cfg;
+        this.log = log;
+    }
+
+    /** One supervised prompt: the rendered prompt, its candidates and the item that came next. */
+    record Example(long userId, long[] history, long target, long[] candidates) {}
+
+    // ------------------------------------------------------------------ stage A
+
+    /**
+     * Causal LM over item windows: {@code prefix} tokens (prompt words, or just [BOS] for SASRec)
+     * followed by up to {@code seqWindow} items; each item is predicted from everything before it,
+     * over the whole catalogue.
+     */
+    public void trainSequences(LanguageModel lm, Map<Long, long[]> sequences, int[] prefix, int epochs, float lr) {
+        if (epochs == 0) {
+            return;
+        }
+        Vocabulary vocab = lm.vocabulary();
+        List<int[]> windows = new ArrayList<>();
+        int w = Math.min(cfg.seqWindow(), lm.config().maxLen() - prefix.length);
+        for (long[] s : sequences.values()) {
+            for (int end = s.length; end > 0; end -= w) {
+                int from = Math.max(0, end - w);
+                int[] tok = Arrays.copyOf(prefix, prefix.length + end - from);
+                for (int i = from; i < end; i++) {
+                    tok[prefix.length + i - from] = vocab.itemToken(s[i]);
+                }
+                windows.add(tok);
+            }
+        }
+        Random rnd = new Random(cfg.seed());
+        try (Trainer tr = newTrainer(lm, lr)) {
+            for (int ep = 0; ep < epochs; ep++) {
+                long t0 = System.nanoTime();
+                List<Integer> order = shuffled(windows.size(), rnd);
+                double sum = 0;
+                int steps = 0;
+                for (int b = 0; b < order.size(); b += cfg.batch()) {
+                    List<int[]> batch = new ArrayList<>();
+                    for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
+                        batch.add(windows.get(order.get(i)));
+                    }
+                    sum += stepSequences(tr, lm, batch, prefix.length - 1);
+                    steps++;
+                }
+                log.accept(String.format("  stage A epoch %d/%d: loss %.4f (%d windows, %.1fs)",
+                        ep + 1, epochs, sum / steps, windows.size(), (System.nanoTime() - t0) / 1e9));
+            }
+        }
+    }
+
+    private double stepSequences(Trainer tr, LanguageModel lm, List<int[]> batch, int firstPos) {
+        Vocabulary vocab = lm.vocabulary();
+        int t = batch.stream().mapToInt(a -> a.length).max().orElse(1) - 1;
+        long[] ids = new long[batch.size() * t];
+        List<Long> pos = new ArrayList<>();
+        List<Long> tgt = new ArrayList<>();
+        for (int r = 0; r < batch.size(); r++) {
+            int[] tok = batch.get(r);
+            for (int j = 0; j < tok.length - 1; j++) {
+                ids[r * t + j] = tok[j];
+                if (j >= firstPos) {
+                    pos.add((long) r * t + j);
+                    tgt.add((long) tok[j + 1] - vocab.itemStart());
+                }
+            }
+        }
+        try (NDManager sub = tr.getManager().newSubManager()) {
+            NDArray idArr = sub.create(ids, new Shape(batch.size(), t));
+            NDArray posArr = sub.create(pos.stream().mapToLong(Long::longValue).toArray());
+            NDArray tgtArr = sub.create(tgt.stream().mapToLong(Long::longValue).toArray());
+            float loss;
+            try (GradientCollector gc = tr.newGradientCollector()) {
+                NDList out = tr.forward(new NDList(idArr));
+                NDArray h = LanguageModel.gatherRows(out.head().reshape(-1, lm.config().dModel()), posArr);
+                NDArray l = crossEntropy(RecLM.itemLogits(out, h, vocab.itemStart(), vocab.itemEnd()), tgtArr);
+                loss = l.getFloat();
+                if (!finiteOrSkip(lm, loss, "stage A")) {
+                    return 0;
+                }
+                gc.backward(l);
+            }
+            safeStep(tr, lm);
+            return loss;
+        }
+    }
+
+    private int skipped;
+
+    /**
+     * A non-finite loss skips the step instead of poisoning the weights; we saw rare, seed-for-seed
+     * irreproducible NaN steps on the contended CPU box. If the weights themselves are no longer
+     * finite there is nothing to skip to, so that fails with the names of the broken parameters.
+     */
+    private boolean finiteOrSkip(LanguageModel lm, float loss, String where) {
+        if (Float.isFinite(loss)) {
+            return true;
+        }
+        List<String> bad = new ArrayList<>();
+        for (var p : lm.net().getParameters().values()) {
+            if (!Float.isFinite(p.getArray().abs().sum().getFloat())) {
+                bad.add(p.getName());
+            }
+        }
+        if (!bad.isEmpty()) {
+            throw new IllegalStateException(where + ": loss is " + loss + "; parameters with NaN/Inf: " + bad);
+        }
+        skipped++;
+        log.accept("  warning: " + where + " step skipped, loss " + loss + " (" + skipped + " skipped so far)");
+        return false;
+    }
+
+    /** Applies the optimiser step unless a gradient is non-finite; then the gradients are cleared. */
+    private void safeStep(Trainer tr, LanguageModel lm) {
+        for (var p : lm.net().getParameters().values()) {
+            NDArray a = p.getArray();
+            if (a.hasGradient() && !Float.isFinite(a.getGradient().abs().sum().getFloat())) {
+                for (var q : lm.net().getParameters().values()) {
+                    if (q.getArray().hasGradient()) {
+                        NDArray g = q.getArray().getGradient();
+                        g.set(new float[(int) g.size()]);
+                    }
+                }
+                skipped++;
+                log.accept("  warning: non-finite gradient in " + p.getName() + "; step skipped (" + skipped + ")");
+                return;
+            }
+        }
+        tr.step();
+    }
+
+    // ------------------------------------------------------------------ stages B and C
+
+    /**
+     * Prompt training. With {@code lora} the base is frozen and only adapters learn; demonstrations
+     * are chosen with {@code strategy} by {@code selector}, re-selected at the start of each epoch
+     * so that adaptive selection follows the model as it changes.
+     */
+    public void trainPrompts(LanguageModel lm, Map<Long, long[]> sequences, PromptTemplate template,
+                             DemoSelector selector, Strategy strategy, boolean lora, int epochs) {
+        if (epochs == 0) {
+            return;
+        }
+        RecLM net = lm.net();
+        if (lora) {
+            if (lm.config().loraRank() == 0) {
+                throw new IllegalStateException("LoRA fine-tuning requested but loraRank is 0");
+            }
+            net.freezeParameters(true);
+            net.freezeParameters(false, p -> p.getName().contains(RecLM.LORA));
+            net.setLoraEnabled(true);
+        } else {
+            net.freezeParameters(false);
+            net.freezeParameters(true, p -> p.getName().contains(RecLM.LORA));
+        }
+        Random rnd = new Random(cfg.seed() * 7919L + (lora ? 1 : 0));
+        long[] catalogue = lm.vocabulary().itemIds();
+        List<Long> users = new ArrayList<>(sequences.keySet());
+        Collections.sort(users);
+        String stage = lora ? "C (LoRA, " + strategy.name().toLowerCase() + ")" : "B (" + strategy.name().toLowerCase() + ")";
+        try (Trainer tr = newTrainer(lm, lora ? cfg.loraLr() : cfg.lr())) {
+            for (int ep = 0; ep < epochs; ep++) {
+                long t0 = System.nanoTime();
+                List<Example> examples = sampleExamples(users, sequences, catalogue, rnd);
+                List<DemoSelector.Target> targets = new ArrayList<>();
+                for (Example e : examples) {
+                    targets.add(new DemoSelector.Target(e.userId(), e.history()));
+                }
+                // Stage 2 inside training: with ADAPTIVE the current model re-ranks every pool here.
+                List<List<Demonstration>> demos = selector.select(targets, strategy, cfg.m());
+                long tSel = System.nanoTime();
+                List<Integer> order = shuffled(examples.size(), rnd);
+                double sum = 0;
+                int steps = 0;
+                for (int b = 0; b < order.size(); b += cfg.batch()) {
+                    List<Prompt> prompts = new ArrayList<>();
+                    List<Example> batch = new ArrayList<>();
+                    for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
+                        Example e = examples.get(order.get(i));
+                        batch.add(e);
+                        prompts.add(template.render(lm.vocabulary(), demos.get(order.get(i)), e.history(),
+                                e.candidates()));
+                    }
+                    sum += stepPrompts(tr, lm, prompts, batch);
+                    if (lora) {
+                        lm.adapterChanged();
+                    }
+                    steps++;
+                }
+                log.accept(String.format("  stage %s epoch %d/%d: loss %.4f (%d prompts, select %.1fs, train %.1fs)",
+                        stage, ep + 1, epochs, sum / Math.max(1, steps), examples.size(), (tSel - t0) / 1e9,
+                        (System.nanoTime() - tSel) / 1e9));
+            }
+        }
+        if (lora) {
+            net.freezeParameters(true);   // serving never needs gradients
+        }
+    }
+
+    /** Cut points: history = up to historyLen items before the cut, target = the item at it. */
+    List<Example> sampleExamples(List<Long> users, Map<Long, long[]> sequences, long[] catalogue, Random rnd) {
+        List<Example> out = new ArrayList<>();
+        for (long u : users) {
+            long[] s = sequences.get(u);
+            if (s.length < 3) {
+                continue;
+            }
+            Set<Long> seen = new HashSet<>();
+            for (long x : s) {
+                seen.add(x);
+            }
+            for (int k = 0; k < cfg.promptsPerUser(); k++) {
+                int cut = 2 + rnd.nextInt(s.length - 2);
+                long[] hist = Arrays.copyOfRange(s, Math.max(0, cut - cfg.historyLen()), cut);
+                out.add(new Example(u, hist, s[cut], candidates(s[cut], seen, catalogue, rnd)));
+            }
+        }
+        return out;
+    }
+
+    /** The target plus uniformly drawn never-interacted items, shuffled (mirrors the eval protocols). */
+    long[] candidates(long target, Set<Long> seen, long[] catalogue, Random rnd) {
+        Set<Long> used = new HashSet<>();
+        used.add(target);
+        List<Long> c = new ArrayList<>();
+        c.add(target);
+        for (int tries = 0; c.size() <= cfg.negatives() && tries < 50 * (cfg.negatives() + 1); tries++) {
+            long x = catalogue[rnd.nextInt(catalogue.length)];
+            if (!seen.contains(x) && used.add(x)) {
+                c.add(x);
+            }
+        }
+        Collections.shuffle(c, rnd);
+        return c.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private double stepPrompts(Trainer tr, LanguageModel lm, List<Prompt> prompts, List<Example> batch) {
+        Vocabulary vocab = lm.vocabulary();
+        int maxLen = lm.config().maxLen();
+        int t = Math.min(maxLen, prompts.stream().mapToInt(p -> p.tokens().length).max().orElse(1));
+        int n = prompts.size();
+        int c = batch.get(0).candidates().length;
+        long[] ids = new long[n * t];
+        long[] ansPos = new long[n];
+        long[] ansTgt = new long[n];
+        long[] candTok = new long[n * c];
+        long[] candTgt = new long[n];
+        List<Long> lmPos = new ArrayList<>();
+        List<Long> lmTgt = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            int[] tok = prompts.get(r).tokens();
+            int skip = Math.max(0, tok.length - t);
+            for (int j = skip; j < tok.length; j++) {
+                ids[r * t + j - skip] = tok[j];
+            }
+            ansPos[r] = (long) r * t + tok.length - 1 - skip;
+            Example e = batch.get(r);
+            ansTgt[r] = vocab.itemToken(e.target()) - vocab.itemStart();
+            for (int j = 0; j < c; j++) {
+                candTok[r * c + j] = vocab.itemToken(e.candidates()[j]);
+                if (e.candidates()[j] == e.target()) {
+                    candTgt[r] = j;
+                }
+            }
+            int[] lp = prompts.get(r).lmPositions();
+            int[] lt = prompts.get(r).lmTargets();
+            for (int j = 0; j < lp.length; j++) {
+                if (lp[j] >= skip) {
+                    lmPos.add((long) r * t + lp[j] - skip);
+                    lmTgt.add((long) lt[j] - vocab.itemStart());
+                }
+            }
+        }
+        try (NDManager sub = tr.getManager().newSubManager()) {
+            float loss;
+            try (GradientCollector gc = tr.newGradientCollector()) {
+                NDList out = tr.forward(new NDList(sub.create(ids, new Shape(n, t))));
+                NDArray flat = out.head().reshape(-1, lm.config().dModel());
+                NDArray h = LanguageModel.gatherRows(flat, sub.create(ansPos));
+                NDArray l = crossEntropy(RecLM.itemLogits(out, h, vocab.itemStart(), vocab.itemEnd()),
+                        sub.create(ansTgt));
+                if (cfg.candWeight() > 0) {
+                    NDArray cl = RecLM.tokenLogits(out, h, sub.create(candTok, new Shape(n, c)), vocab.itemStart());
+                    l = l.add(crossEntropy(cl, sub.create(candTgt)).mul(cfg.candWeight()));
+                }
+                if (cfg.lmWeight() > 0 && !lmPos.isEmpty()) {
+                    NDArray hl = LanguageModel.gatherRows(flat,
+                            sub.create(lmPos.stream().mapToLong(Long::longValue).toArray()));
+                    l = l.add(crossEntropy(RecLM.itemLogits(out, hl, vocab.itemStart(), vocab.itemEnd()),
+                            sub.create(lmTgt.stream().mapToLong(Long::longValue).toArray())).mul(cfg.lmWeight()));
+                }
+                loss = l.getFloat();
+                if (!finiteOrSkip(lm, loss, "prompt training")) {
+                    return 0;
+                }
+                gc.backward(l);
+            }
+            safeStep(tr, lm);
+            return loss;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Mean negative log-likelihood of {@code target (N)} under {@code logits (N, K)}. */
+    static NDArray crossEntropy(NDArray logits, NDArray target) {
+        return logits.logSoftmax(-1).gather(target.expandDims(-1), -1).neg().mean();
+    }
+
+    private static Trainer newTrainer(LanguageModel lm, float lr) {
+        DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())   // unused: own losses above
+                .optDevices(new Device[] {Device.cpu()})
+                .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).optClipGrad(1f).build());
+        return lm.djlModel().newTrainer(tc);
+    }
+
+    private static List<Integer> shuffled(int n, Random rnd) {
+        List<Integer> order = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, rnd);
+        return order;
+    }
+}

@@ -1,0 +1,75 @@
+package io.adaptrec.worker.model;
+
+/**
+ * Training schedule of RecLM (base pre-training, then LoRA fine-tuning) and of the SASRec baseline
+ * that reuses the same network. Validated at construction; every key names its allowed range.
+ *
+ * @param seed          engine and sampling seed; equal seeds give identical models
+ * @param seqEpochs     stage A: causal-LM epochs over the users' item sequences
+ * @param seqWindow     stage A: items per training window
+ * @param promptEpochs  stage B: epochs over User-Contextualised prompts, all weights trained
+ * @param loraEpochs    stage C: LoRA epochs (base frozen), demonstrations re-selected each epoch
+ * @param promptsPerUser prompts (cut points) sampled per user and epoch in stages B and C
+ * @param batch         sequences per optimiser step
+ * @param lr            learning rate of stages A and B
+ * @param loraLr        learning rate of stage C
+ * @param m             demonstrations per prompt (paper: M = 5)
+ * @param historyLen    target-history items in a prompt (llara: 10)
+ * @param negatives     random candidates next to the target in a training prompt (19 -> 20 candidates)
+ * @param candWeight    weight of the softmax over the prompt's candidates, next to the full-catalogue one
+ * @param lmWeight      weight of the language-model loss on demonstration and history items
+ * @param sasrecEpochs  epochs of the SASRec baseline
+ */
+public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
+                          int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
+                          int negatives, float candWeight, float lmWeight, int sasrecEpochs) {
+
+    public TrainConfig {
+        range("seqEpochs", seqEpochs, 0, 1000);
+        range("seqWindow", seqWindow, 2, 4000);
+        range("promptEpochs", promptEpochs, 0, 1000);
+        range("loraEpochs", loraEpochs, 0, 1000);
+        range("promptsPerUser", promptsPerUser, 1, 1000);
+        range("batch", batch, 1, 4096);
+        range("m", m, 0, 20);
+        range("historyLen", historyLen, 1, 200);
+        range("negatives", negatives, 0, 1000);
+        range("sasrecEpochs", sasrecEpochs, 0, 1000);
+        if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
+            throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
+        }
+        if (!(candWeight >= 0) || !(lmWeight >= 0)) {
+            throw new IllegalArgumentException("candWeight and lmWeight must be >= 0");
+        }
+    }
+
+    public static TrainConfig defaults() {
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 20);
+    }
+
+    public TrainConfig withSeed(int s) {
+        return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs);
+    }
+
+    public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
+        return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
+                historyLen, negatives, candWeight, lmWeight, sasrec);
+    }
+
+    public TrainConfig withM(int newM) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs);
+    }
+
+    public TrainConfig withLoss(float cand, float lm, int perUser) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
+                historyLen, negatives, cand, lm, sasrecEpochs);
+    }
+
+    private static void range(String key, int v, int min, int max) {
+        if (v < min || v > max) {
+            throw new IllegalArgumentException(key + " must be in [" + min + ", " + max + "], got " + v);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package io.adaptrec.worker.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.adaptrec.worker.data.Dataset;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * RecLM's vocabulary: special tokens, one token per catalogue item ({@code item_<id>}), then word
+ * tokens from titles, genres and the prompt templates.
+ *
+ * <p>Persisted as a HuggingFace {@code tokenizer.json} (WordLevel model, Lowercase normaliser,
+ * WhitespaceSplit pre-tokeniser), so the same file loads in DJL's Rust tokenizer and in Python's
+ * {@code tokenizers}. Encoding inside the JVM is a plain map lookup: prompts are assembled from
+ * structured ids, never parsed back from free text, so the native tokenizer would only add a JNI
+ * round trip per prompt. The test suite proves both paths give the same ids. Items keep a
+ * contiguous id range, which lets the LM head slice "all item logits" with one index.
+ */
+public final class Vocabulary {
+
+    public static final List<String> SPECIALS = List.of("[PAD]", "[UNK]", "[BOS]", "[EOS]", "[SEP]");
+    public static final int PAD = 0;
+    public static final int UNK = 1;
+    public static final int BOS = 2;
+    public static final int EOS = 3;
+    public static final int SEP = 4;
+    private static final String ITEM_PREFIX = "item_";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<String> tokens;
+    private final Map<String, Integer> ids;
+    private final long[] itemIds;          // token (itemStart + k) <-> itemIds[k]
+    private final Map<Long, Integer> itemToken;
+    private final int[][] itemWords;       // word token ids of item k's title and genres
+
+    private Vocabulary(List<String> tokens, long[] itemIds, int[][] itemWords) {
+        this.tokens = List.copyOf(tokens);
+        this.ids = new HashMap<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            if (ids.put(tokens.get(i), i) != null) {
+                throw new IllegalArgumentException("duplicate token '" + tokens.get(i) + "'");
+            }
+        }
+        this.itemIds = itemIds;
+        this.itemWords = itemWords;
+        this.itemToken = new HashMap<>();
+        for (int k = 0; k < itemIds.length; k++) {
+            itemToken.put(itemIds[k], itemStart() + k);
+        }
+    }
+
+    /** Builds the vocabulary from the catalogue and the words the prompt templates use. */
+    public static Vocabulary build(Collection<Dataset.Item> catalogue, Collection<String> templateWords) {
+        List<Dataset.Item> items = new ArrayList<>(catalogue);
+        items.sort((a, b) -> Long.compare(a.itemId(), b.itemId()));
+        TreeSet<String> words = new TreeSet<>();
+        for (Dataset.Item it : items) {
+            words.addAll(words(it));
+        }
+        for (String w : templateWords) {
+            words.add(w.toLowerCase(Locale.ROOT));
+        }
+        words.removeIf(SPECIALS::contains);
+        List<String> tokens = new ArrayList<>(SPECIALS);
+        long[] itemIds = new long[items.size()];
+        for (int k = 0; k < items.size(); k++) {
+            itemIds[k] = items.get(k).itemId();
+            tokens.add(ITEM_PREFIX + itemIds[k]);
+        }
+        words.removeIf(w -> w.startsWith(ITEM_PREFIX));
+        tokens.addAll(words);
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            index.put(tokens.get(i), i);
+        }
+        int[][] itemWords = new int[items.size()][];
+        for (int k = 0; k < items.size(); k++) {
+            itemWords[k] = words(items.get(k)).stream().mapToInt(index::get).toArray();
+        }
+        return new Vocabulary(tokens, itemIds, itemWords);
+    }
+
+    /** Lower-cased alphanumeric words of an item's title and genres, duplicates removed. */
+    static List<String> words(Dataset.Item item) {
+        LinkedHashMap<String, Boolean> out = new LinkedHashMap<>();
+        for (String w : splitWords(item.title())) {
+            out.put(w, true);
+        }
+        for (String g : item.genres()) {
+            for (String w : splitWords(g)) {
+                out.put(w, true);
+            }
+        }
+        return new ArrayList<>(out.keySet());
+    }
+
+    static List<String> splitWords(String text) {
+        List<String> out = new ArrayList<>();
+        for (String w : text.toLowerCase(Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+            if (!w.isEmpty()) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    public int size() {
+        return tokens.size();
+    }
+
+    public int itemStart() {
+        return SPECIALS.size();
+    }
+
+    public int itemEnd() {
+        return SPECIALS.size() + itemIds.length;
+    }
+
+    public int itemCount() {
+        return itemIds.length;
+    }
+
+    public String token(int id) {
+        return tokens.get(id);
+    }
+
+    /** Id of a word or special token; {@link #UNK} for a word outside the vocabulary. */
+    public int id(String token) {
+        Integer id = ids.get(token);
+        if (id == null) {
+            id = ids.get(token.toLowerCase(Locale.ROOT));
+        }
+        return id == null ? UNK : id;
+    }
+
+    public boolean hasItem(long itemId) {
+        return itemToken.containsKey(itemId);
+    }
+
+    /** Token of a catalogue item; unknown items map to {@link #UNK} so a stale id cannot crash serving. */
+    public int itemToken(long itemId) {
+        Integer t = itemToken.get(itemId);
+        return t == null ? UNK : t;
+    }
+
+    /** Item id of an item token. */
+    public long itemId(int token) {
+        if (token < itemStart() || token >= itemEnd()) {
+            throw new IllegalArgumentException("token " + token + " is not an item token");
+        }
+        return itemIds[token - itemStart()];
+    }
+
+    public long[] itemIds() {
+        return itemIds.clone();
+    }
+
+    /** Word tokens of item number {@code k} (0-based within the item range). */
+    public int[] itemWords(int k) {
+        return itemWords[k];
+    }
+
+    /** Writes {@code tokenizer.json} (HuggingFace format) and {@code item-text.json}. */
+    public void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        ObjectNode root = JSON.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (int i = 0; i < SPECIALS.size(); i++) {
+            ObjectNode t = added.addObject();
+            t.put("id", i);
+            t.put("content", SPECIALS.get(i));
+            t.put("single_word", false);
+            t.put("lstrip", false);
+            t.put("rstrip", false);
+            t.put("normalized", false);
+            t.put("special", true);
+        }
+        root.putObject("normalizer").put("type", "Lowercase");
+        root.putObject("pre_tokenizer").put("type", "WhitespaceSplit");
+        root.putNull("post_processor");
+        root.putNull("decoder");
+        ObjectNode model = root.putObject("model");
+        model.put("type", "WordLevel");
+        ObjectNode vocab = model.putObject("vocab");
+        for (int i = 0; i < tokens.size(); i++) {
+            vocab.put(tokens.get(i), i);
+        }
+        model.put("unk_token", "[UNK]");
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("tokenizer.json").toFile(), root);
+
+        ObjectNode text = JSON.createObjectNode();
+        for (int k = 0; k < itemIds.length; k++) {
+            ArrayNode a = text.putArray(Long.toString(itemIds[k]));
+            for (int w : itemWords[k]) {
+                a.add(tokens.get(w));
+            }
+        }
+        JSON.writeValue(dir.resolve("item-text.json").toFile(), text);
+    }
+
+    /** Reads back what {@link #save} wrote; token ids are exactly those of the file. */
+    public static Vocabulary load(Path dir) throws IOException {
+        Path tokFile = dir.resolve("tokenizer.json");
+        JsonNode vocab = JSON.readTree(tokFile.toFile()).path("model").path("vocab");
+        if (!vocab.isObject() || vocab.isEmpty()) {
+            throw new IOException(tokFile + ": no model.vocab object (not a WordLevel tokenizer.json?)");
+        }
+        String[] byId = new String[vocab.size()];
+        for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            int id = e.getValue().asInt(-1);
+            if (id < 0 || id >= byId.length || byId[id] != null) {
+                throw new IOException(tokFile + ": token '" + e.getKey() + "' has a bad or duplicate id " + id);
+            }
+            byId[id] = e.getKey();
+        }
+        List<String> tokens = List.of(byId);
+        for (int i = 0; i < SPECIALS.size(); i++) {
+            if (!SPECIALS.get(i).equals(tokens.get(i))) {
+                throw new IOException(tokFile + ": id " + i + " must be " + SPECIALS.get(i));
+            }
+        }
+        int n = 0;
+        while (SPECIALS.size() + n < tokens.size() && tokens.get(SPECIALS.size() + n).startsWith(ITEM_PREFIX)) {
+            n++;
+        }
+        long[] itemIds = new long[n];
+        for (int k = 0; k < n; k++) {
+            itemIds[k] = Long.parseLong(tokens.get(SPECIALS.size() + k).substring(ITEM_PREFIX.length()));
+        }
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            index.put(tokens.get(i), i);
+        }
+        JsonNode text = JSON.readTree(dir.resolve("item-text.json").toFile());
+        int[][] itemWords = new int[n][];
+        for (int k = 0; k < n; k++) {
+            JsonNode words = text.path(Long.toString(itemIds[k]));
+            int[] w = new int[words.size()];
+            for (int j = 0; j < w.length; j++) {
+                w[j] = index.getOrDefault(words.get(j).asText(), UNK);
+            }
+            itemWords[k] = w;
+        }
+        return new Vocabulary(tokens, itemIds, itemWords);
+    }
+}

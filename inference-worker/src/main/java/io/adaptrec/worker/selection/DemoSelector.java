@@ -1,0 +1,245 @@
+package io.adaptrec.worker.selection;
+
+import io.adaptrec.worker.model.Demonstration;
+import io.adaptrec.worker.model.LanguageModel;
+import io.adaptrec.worker.model.Prompt;
+import io.adaptrec.worker.model.PromptTemplate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * AdaptRec stage 2: choose M demonstrations for a target user from their Top-N similar-user pool.
+ *
+ * <p>{@link Strategy#ADAPTIVE} asks the language model itself. Each pool member is placed alone in
+ * the selection prompt, with the target's history cut before their most recent known item(s), and
+ * its usefulness is the gain in log-likelihood of those known items over the prompt without any
+ * demonstration. Only information before each known item is used, so the judgement measures real
+ * predictive value. Because the judge is the model being fine-tuned, the selection moves when the
+ * adapter moves: the paper's self-adaptive loop.
+ */
+public final class DemoSelector {
+
+    /**
+     * @param poolSize   N, size of the similar-user pool (paper: 10)
+     * @param demoLen    items shown per demonstration before its choice
+     * @param negatives  random candidates placed next to the known item in selection prompts
+     * @param knownItems how many of the target's most recent items are used to judge a member
+     */
+    public record Config(int poolSize, int demoLen, int negatives, int knownItems) {
+        public Config {
+            if (poolSize < 1 || poolSize > 100) {
+                throw new IllegalArgumentException("poolSize must be in [1, 100], got " + poolSize);
+            }
+            if (demoLen < 1 || demoLen > 50) {
+                throw new IllegalArgumentException("demoLen must be in [1, 50], got " + demoLen);
+            }
+            if (negatives < 0 || knownItems < 1 || knownItems > 5) {
+                throw new IllegalArgumentException("negatives must be >= 0 and knownItems in [1, 5]");
+            }
+        }
+
+        public static Config defaults() {
+            return new Config(10, 10, 19, 3);
+        }
+    }
+
+    /** A user to select for: their id (excluded from their own pool) and recent history. */
+    public record Target(long userId, long[] history) {}
+
+    private final LanguageModel lm;
+    private final PromptTemplate template;
+    private final SimilarUsers index;
+    private final Map<Long, long[]> sequences;
+    private final Config cfg;
+    private final long[] catalogue;
+    private final Map<String, long[]> rankCache = new ConcurrentHashMap<>();
+
+    public DemoSelector(LanguageModel lm, PromptTemplate selectionTemplate, SimilarUsers index,
+                        Map<Long, long[]> trainingSequences, Config cfg) {
+        this.lm = lm;
+        this.template = selectionTemplate;
+        this.index = index;
+        this.sequences = trainingSequences;
+        this.cfg = cfg;
+        this.catalogue = lm.vocabulary().itemIds();
+    }
+
+    public Config config() {
+        return cfg;
+    }
+
+    /** Forget cached adaptive rankings (they are also keyed by the adapter generation). */
+    public void invalidate() {
+        rankCache.clear();
+    }
+
+    /** The M demonstrations for each target, best first. */
+    public List<List<Demonstration>> select(List<Target> targets, Strategy strategy, int m) {
+        List<long[]> ranked = rank(targets, strategy);
+        List<List<Demonstration>> out = new ArrayList<>(targets.size());
+        for (int i = 0; i < targets.size(); i++) {
+            long[] r = ranked.get(i);
+            List<Demonstration> demos = new ArrayList<>();
+            for (int k = 0; k < Math.min(m, r.length); k++) {
+                demos.add(window(r[k], sequences.get(r[k]), targets.get(i).history(), cfg.demoLen()));
+            }
+            out.add(demos);
+        }
+        return out;
+    }
+
+    /** Pool members of each target ordered by the strategy (empty for NONE). */
+    public List<long[]> rank(List<Target> targets, Strategy strategy) {
+        List<long[]> out = new ArrayList<>(Collections.nCopies(targets.size(), null));
+        List<Integer> todo = new ArrayList<>();
+        for (int i = 0; i < targets.size(); i++) {
+            Target t = targets.get(i);
+            if (strategy == Strategy.NONE) {
+                out.set(i, new long[0]);
+                continue;
+            }
+            long[] pool = index.pool(t.history(), t.userId(), cfg.poolSize()).stream()
+                    .mapToLong(SimilarUsers.Neighbour::userId).toArray();
+            switch (strategy) {
+                case SIMILARITY -> out.set(i, pool);
+                case STATIC -> {
+                    // seeded by the user so that every variant and seed sees the same "static" pick
+                    List<Long> l = new ArrayList<>(Arrays.stream(pool).boxed().toList());
+                    Collections.shuffle(l, new Random(0x5eedL ^ t.userId() * 31 + Arrays.hashCode(t.history())));
+                    out.set(i, l.stream().mapToLong(Long::longValue).toArray());
+                }
+                default -> {
+                    long[] cached = rankCache.get(key(t));
+                    if (cached != null) {
+                        out.set(i, cached);
+                    } else {
+                        out.set(i, pool);   // replaced below
+                        todo.add(i);
+                    }
+                }
+            }
+        }
+        if (!todo.isEmpty()) {
+            rankAdaptive(targets, todo, out);
+        }
+        return out;
+    }
+
+    private String key(Target t) {
+        return lm.adapterGeneration() + ":" + t.userId() + ":" + Arrays.hashCode(t.history());
+    }
+
+    /** One batched pass: every (target, known item, member-or-baseline) prompt scored together. */
+    private void rankAdaptive(List<Target> targets, List<Integer> todo, List<long[]> out) {
+        List<Prompt> prompts = new ArrayList<>();
+        List<Long> answers = new ArrayList<>();
+        List<int[]> spans = new ArrayList<>();   // per target: first prompt index, known-item count
+        for (int i : todo) {
+            Target t = targets.get(i);
+            long[] pool = out.get(i);
+            int first = prompts.size();
+            int known = Math.min(cfg.knownItems(), t.history().length - 1);
+            for (int j = 1; j <= known; j++) {
+                long[] before = Arrays.copyOf(t.history(), t.history().length - j);
+                long item = t.history()[t.history().length - j];
+                long[] cands = candidates(item, t, j);
+                prompts.add(template.render(lm.vocabulary(), List.of(), before, cands));
+                answers.add(item);
+                for (long v : pool) {
+                    Demonstration d = window(v, sequences.get(v), before, cfg.demoLen());
+                    prompts.add(template.render(lm.vocabulary(), List.of(d), before, cands));
+                    answers.add(item);
+                }
+            }
+            spans.add(new int[] {first, Math.max(known, 0)});
+        }
+        float[] lp = lm.answerLogProb(prompts, answers.stream().mapToLong(Long::longValue).toArray());
+        for (int s = 0; s < todo.size(); s++) {
+            int i = todo.get(s);
+            long[] pool = out.get(i);
+            int first = spans.get(s)[0];
+            int known = spans.get(s)[1];
+            double[] gain = new double[pool.length];
+            for (int j = 0; j < known; j++) {
+                int base = first + j * (pool.length + 1);
+                for (int v = 0; v < pool.length; v++) {
+                    gain[v] += lp[base + 1 + v] - lp[base];
+                }
+            }
+            Integer[] order = new Integer[pool.length];
+            for (int v = 0; v < pool.length; v++) {
+                order[v] = v;
+            }
+            // stable sort: ties (e.g. a one-item history with nothing to judge) keep pool (cosine) order
+            Arrays.sort(order, (a, b) -> Double.compare(gain[b], gain[a]));
+            long[] ranked = new long[pool.length];
+            for (int v = 0; v < pool.length; v++) {
+                ranked[v] = pool[order[v]];
+            }
+            out.set(i, ranked);
+            rankCache.put(key(targets.get(i)), ranked);
+        }
+    }
+
+    private long[] candidates(long item, Target t, int j) {
+        Set<Long> seen = new HashSet<>();
+        for (long h : t.history()) {
+            seen.add(h);
+        }
+        SplittableRandom rnd = new SplittableRandom(t.userId() * 1_000_003L + j);
+        long[] c = new long[cfg.negatives() + 1];
+        c[0] = item;
+        Set<Long> used = new HashSet<>(seen);
+        int filled = 1;
+        for (int tries = 0; filled < c.length && tries < 100 * c.length; tries++) {
+            long x = catalogue[rnd.nextInt(catalogue.length)];
+            if (used.add(x)) {
+                c[filled++] = x;
+            }
+        }
+        long[] cands = Arrays.copyOf(c, filled);
+        for (int k = cands.length - 1; k > 0; k--) {   // the known item must not sit at a fixed slot
+            int r = rnd.nextInt(k + 1);
+            long tmp = cands[k];
+            cands[k] = cands[r];
+            cands[r] = tmp;
+        }
+        return cands;
+    }
+
+    /**
+     * The demonstration a pool member contributes for this target: a window of their sequence around
+     * the latest item they share with the target's history, and the item they chose right after it.
+     * Centring on the shared item shows what a similar user did next from the same point, which is
+     * the collaborative signal a demonstration carries; with no shared item, their latest window.
+     */
+    public static Demonstration window(long userId, long[] seq, long[] targetHistory, int demoLen) {
+        if (seq.length < 2) {
+            return new Demonstration(userId, Arrays.copyOf(seq, Math.max(0, seq.length - 1)),
+                    seq.length == 0 ? -1 : seq[seq.length - 1]);
+        }
+        Set<Long> h = new HashSet<>();
+        for (long x : targetHistory) {
+            h.add(x);
+        }
+        int anchor = -1;
+        for (int i = seq.length - 1; i >= 0; i--) {
+            if (h.contains(seq[i])) {
+                anchor = i;
+                break;
+            }
+        }
+        int choice = anchor < 0 ? seq.length - 1 : Math.min(seq.length - 1, anchor + (demoLen + 1) / 2);
+        choice = Math.max(choice, 1);
+        int from = Math.max(0, choice - demoLen);
+        return new Demonstration(userId, Arrays.copyOfRange(seq, from, choice), seq[choice]);
+    }
+}

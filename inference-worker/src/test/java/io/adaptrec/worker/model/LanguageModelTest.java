@@ -1,0 +1,200 @@
+package io.adaptrec.worker.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.nn.Parameter;
+import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.SimilarUsers;
+import io.adaptrec.worker.selection.Strategy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LanguageModelTest {
+
+    @TempDir
+    Path dir;
+
+    private final Vocabulary vocab = Fixtures.vocabulary();
+    private final PromptTemplate template = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
+
+    private List<Prompt> prompts(int n) {
+        List<Prompt> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(template.render(vocab, List.of(new Demonstration(1, new long[] {1 + i % 7, 2}, 3)),
+                    new long[] {5 + i % 11, 6}, candidates(i)));
+        }
+        return out;
+    }
+
+    private static long[] candidates(int i) {
+        return new long[] {10 + i % 5, 20, 30, 40, 50};
+    }
+
+    private static List<long[]> candidateLists(int n) {
+        List<long[]> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(candidates(i));
+        }
+        return out;
+    }
+
+    @Test
+    void constrainedScoringCoversExactlyTheCandidatesAsADistribution() {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 1)) {
+            float[][] s = lm.scoreCandidates(prompts(3), candidateLists(3));
+            for (float[] row : s) {
+                assertThat(row).hasSize(5);
+                double sum = 0;
+                for (float x : row) {
+                    sum += Math.exp(x);
+                }
+                assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+            }
+            // batching (and length-sorting inside it) must not change a prompt's scores
+            float[][] alone = lm.scoreCandidates(prompts(3).subList(2, 3), candidateLists(3).subList(2, 3));
+            assertThat(alone[0]).containsExactly(s[2], org.assertj.core.data.Offset.offset(1e-5f));
+            // the ranking a caller derives is a permutation of the candidates, best first
+            List<Long> ranked = Ranking.rank(candidates(2), s[2]);
+            assertThat(ranked).containsExactlyInAnyOrder(12L, 20L, 30L, 40L, 50L);
+            for (int i = 1; i < ranked.size(); i++) {
+                assertThat(scoreOf(ranked.get(i - 1), s[2])).isGreaterThanOrEqualTo(scoreOf(ranked.get(i), s[2]));
+            }
+        }
+    }
+
+    @Test
+    void rowsMayHaveDifferentCandidateCountsAndUnknownItemsRankLast() {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 6)) {
+            List<long[]> cands = List.of(new long[] {1, 2, 3}, new long[] {4, 5, 6, 7, 999});
+            float[][] s = lm.scoreCandidates(prompts(2), cands);
+            assertThat(s[0]).hasSize(3);
+            assertThat(s[1]).hasSize(5);
+            assertThat(s[1][4]).isLessThan(-1e20f);   // item 999 is not in the catalogue
+            double sum = 0;
+            for (float x : s[0]) {
+                sum += Math.exp(x);
+            }
+            assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+        }
+    }
+
+    private static float scoreOf(long item, float[] row) {
+        long[] c = candidates(2);
+        for (int j = 0; j < c.length; j++) {
+            if (c[j] == item) {
+                return row[j];
+            }
+        }
+        throw new AssertionError();
+    }
+
+    @Test
+    void loraTrainingLeavesTheBaseBitIdenticalAndMovesTheAdapter() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 2)) {
+            Map<String, float[]> before = snapshot(lm.parameters(false));
+            DemoSelector sel = selector(lm, seqs);
+            new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainPrompts(lm, seqs, template, sel,
+                    Strategy.SIMILARITY, true, 1);
+            Map<String, float[]> after = snapshot(lm.parameters(false));
+            for (String k : before.keySet()) {
+                assertThat(after.get(k)).as(k).containsExactly(before.get(k));
+            }
+            assertThat(lm.parameters(true).values().stream().filter(p -> p.getName().endsWith("_B"))
+                    .anyMatch(p -> p.getArray().abs().sum().getFloat() > 0)).isTrue();
+        }
+    }
+
+    @Test
+    void adapterSaveLoadAndSwapGiveIdenticalScores() throws IOException {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        List<Prompt> ps = prompts(6);
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 3)) {
+            float[][] base = lm.scoreCandidates(ps, candidateLists(6));
+            new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainPrompts(lm, seqs, template,
+                    selector(lm, seqs), Strategy.SIMILARITY, true, 1);
+            float[][] tuned = lm.scoreCandidates(ps, candidateLists(6));
+            assertThat(tuned[0]).isNotEqualTo(base[0]);
+            AdapterStore.Manifest m = AdapterStore.save(lm, dir.resolve("adapters"), "v1", Map.of("hr@1", 0.5));
+            lm.saveBase(dir);
+            assertThat(m.sha256()).hasSize(64);
+            assertThat(m.baseModel()).isEqualTo(AdapterStore.baseModelId(lm));
+
+            AdapterStore.reset(lm);                      // identity adapter: back to the base scores
+            assertThat(lm.scoreCandidates(ps, candidateLists(6))[0]).containsExactly(base[0]);
+            AdapterStore.load(lm, dir.resolve("adapters/v1"));   // hot swap in place
+            assertThat(lm.scoreCandidates(ps, candidateLists(6))[0]).containsExactly(tuned[0]);
+
+            try (LanguageModel fresh = LanguageModel.loadBase(dir)) {   // a new process would do this
+                assertThat(fresh.scoreCandidates(ps, candidateLists(6))[0]).containsExactly(base[0]);
+                AdapterStore.load(fresh, dir.resolve("adapters/v1"));
+                for (int i = 0; i < ps.size(); i++) {
+                    assertThat(fresh.scoreCandidates(ps, candidateLists(6))[i]).containsExactly(tuned[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTamperedAdapterIsRejectedBeforeItTouchesTheModel() throws IOException {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 4)) {
+            AdapterStore.save(lm, dir, "v2", Map.of());
+            Path file = dir.resolve("v2").resolve(AdapterStore.FILE);
+            byte[] bytes = Files.readAllBytes(file);
+            bytes[bytes.length - 1] ^= 1;
+            Files.write(file, bytes);
+            assertThatThrownBy(() -> AdapterStore.load(lm, dir.resolve("v2"))).hasMessageContaining("sha256");
+        }
+    }
+
+    @Test
+    void thousandsOfPredictionsDoNotGrowNativeMemory() {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            List<Prompt> ps = prompts(64);
+            List<long[]> cs = candidateLists(64);
+            for (int i = 0; i < 10; i++) {
+                lm.scoreCandidates(ps, cs);   // warm up allocator arenas
+            }
+            long before = rssKb();
+            for (int i = 0; i < 60; i++) {      // 3,840 predictions
+                lm.scoreCandidates(ps, cs);
+                lm.answerLogProb(ps, new long[64]);
+            }
+            long grown = rssKb() - before;
+            assertThat(grown).as("RSS growth in KiB over 3,840 predictions").isLessThan(40_000);
+        }
+    }
+
+    static long rssKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+
+    static DemoSelector selector(LanguageModel lm, Map<Long, long[]> seqs) {
+        return new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
+                new SimilarUsers(seqs, lm.vocabulary(), lm.itemEmbeddings(), 10), seqs,
+                new DemoSelector.Config(5, 4, 9, 1));
+    }
+
+    static Map<String, float[]> snapshot(Map<String, Parameter> params) {
+        Map<String, float[]> out = new HashMap<>();
+        params.forEach((k, p) -> out.put(k, p.getArray().toFloatArray()));
+        return out;
+    }
+}

@@ -1,0 +1,323 @@
+package io.adaptrec.infra;
+
+import io.adaptrec.flink.KafkaIo;
+import io.adaptrec.flink.PoolsConfig;
+import io.adaptrec.flink.SimilarUserPoolsJob;
+import io.adaptrec.schemas.AvroSerdeConfig;
+import io.adaptrec.schemas.EmbeddedKafkaBroker;
+import io.adaptrec.schemas.EmbeddedSchemaRegistry;
+import io.adaptrec.schemas.Topic;
+import io.adaptrec.schemas.TopicAdmin;
+import io.adaptrec.schemas.Topics;
+import io.adaptrec.streams.StreamsApp;
+import io.adaptrec.streams.UserStateConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole system in one JVM: an embedded KRaft broker, the embedded schema registry, every
+ * topic, a Flink MiniCluster, and the role applications (the streams UserStateTopology app and
+ * the SimilarUserPools job, reading and writing through the broker exactly as they would on real
+ * clusters). Started in that order; {@link #close()} stops in reverse order, so every role drains
+ * and commits while the broker and registry it talks to are still up.
+ *
+ * <pre>{@code
+ * try (LocalStack stack = LocalStack.start(StackConfig.defaults())) {
+ *   stack.bootstrapServers(); stack.registryUrl(); stack.topics();
+ * }
+ * }</pre>
+ */
+public final class LocalStack implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+  static final String POOLS_JOB_NAME = "adaptrec-similar-user-pools";
+
+  /** Something to stop, with the name used in logs and errors. */
+  private record Component(String name, AutoCloseable stopper) {}
+
+  private final StackConfig config;
+  private final Path dataDir;
+  private final boolean temporaryDataDir;
+  private final Deque<Component> started = new ArrayDeque<>();
+  private final long startNanos = System.nanoTime();
+  private long startMillis;
+  private EmbeddedKafkaBroker broker;
+  private EmbeddedSchemaRegistry registry;
+  private RegistrySnapshot snapshot;
+  private Topics topics;
+  private EmbeddedFlink flink;
+  private StreamsApp.Running streams;
+  private UserStateConfig streamsConfig;
+  private PoolsConfig poolsConfig;
+  private JobID poolsJob;
+  private boolean closed;
+
+  private LocalStack(StackConfig config, Path dataDir, boolean temporaryDataDir) {
+    this.config = config;
+    this.dataDir = dataDir;
+    this.temporaryDataDir = temporaryDataDir;
+  }
+
+  /** Starts everything the config asks for; on any failure stops what already started and rethrows. */
+  public static LocalStack start(StackConfig config) throws Exception {
+    boolean temporary = config.dataDir() == null;
+    Path dir = temporary ? Files.createTempDirectory("adaptrec-stack-")
+        : Files.createDirectories(config.dataDir().toAbsolutePath());
+    LocalStack stack = new LocalStack(config, dir, temporary);
+    try {
+      stack.startAll();
+      return stack;
+    } catch (Exception | Error e) {
+      LOG.error("Local stack failed to start: {}; stopping what already started", e.getMessage());
+      stack.close();
+      throw e;
+    }
+  }
+
+  private void startAll() throws Exception {
+    int kafkaPort = Ports.choose("--kafka-port", config.kafkaPort(), StackConfig.DEFAULT_KAFKA_PORT);
+    broker = EmbeddedKafkaBroker.defaults().withPort(kafkaPort).withLogDir(dataDir.resolve("kafka")).start();
+    started.push(new Component("Kafka broker", broker));
+
+    int registryPort = Ports.choose("--registry-port", config.registryPort(), StackConfig.DEFAULT_REGISTRY_PORT);
+    registry = EmbeddedSchemaRegistry.start(registryPort);
+    started.push(new Component("schema registry", registry));
+    if (!temporaryDataDir) {
+      // the embedded registry keeps schemas in memory; persisted Kafka data is only readable
+      // after a restart if every schema comes back under its old id
+      snapshot = RegistrySnapshot.attach(registry.url(), dataDir.resolve("registry-snapshot.json"));
+      started.push(new Component("registry snapshot", snapshot));
+    }
+
+    topics = new Topics(config.topicPrefix(), AvroSerdeConfig.of(registry.url()));
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      TopicAdmin.Report report = TopicAdmin.ensureTopics(admin, topics.all(), (short) 1, Duration.ofSeconds(30));
+      if (!report.fewerPartitions().isEmpty()) {
+        LOG.warn("Topics with fewer partitions than declared (kept as they are): {}", report.fewerPartitions());
+      }
+    }
+
+    int restPort = Ports.choose("--flink-rest-port", config.flinkRestPort(), StackConfig.DEFAULT_FLINK_REST_PORT);
+    flink = EmbeddedFlink.start(restPort, 2 * config.flinkParallelism(), Files.createDirectories(dataDir.resolve("flink/tmp")));
+    started.push(new Component("Flink MiniCluster", flink));
+
+    if (config.roles().contains(Role.STREAMS)) {
+      int queryPort = Ports.choose("--streams-query-port", config.streamsQueryPort(), StackConfig.DEFAULT_STREAMS_QUERY_PORT);
+      streamsConfig = UserStateConfig.defaults().with(Map.of(
+          "bootstrap.servers", broker.bootstrapServers(),
+          "schema.registry.url", registry.url(),
+          "topic.prefix", config.topicPrefix(),
+          "topics.ensure", "false", // created above, all of them, with their declared policies
+          "state.dir", dataDir.resolve("streams").toString(),
+          "query.http.port", Integer.toString(queryPort)));
+      streams = StreamsApp.start(streamsConfig);
+      started.push(new Component("streams role (UserStateTopology)", streams));
+      awaitStreamsRunning();
+    }
+
+    if (config.roles().contains(Role.POOLS)) {
+      poolsConfig = PoolsConfig.defaults().with(Map.of(
+          "parallelism", Integer.toString(config.flinkParallelism()),
+          "state.backend", config.flinkStateBackend(),
+          "checkpoint.interval-ms", Long.toString(config.flinkCheckpointMs()),
+          "checkpoint.dir", Files.createDirectories(dataDir.resolve("flink/checkpoints")).toUri().toString(),
+          "kafka.bootstrap-servers", broker.bootstrapServers(),
+          "schema.registry.url", registry.url(),
+          "topic.prefix", config.topicPrefix(),
+          "kafka.group-id", config.topicPrefix() + "similar-user-pools",
+          "kafka.transactional-id-prefix", config.topicPrefix() + "similar-user-pools"));
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+      SimilarUserPoolsJob.configureEnvironment(env, poolsConfig);
+      new SimilarUserPoolsJob(poolsConfig, poolsConfig.partitioner(), KafkaIo.source(poolsConfig),
+          KafkaIo.sink(poolsConfig)).build(env);
+      poolsJob = flink.submit(env, POOLS_JOB_NAME, START_TIMEOUT);
+      JobID id = poolsJob;
+      started.push(new Component("pools role (SimilarUserPools job)", () -> flink.cancel(id)));
+    }
+    startMillis = (System.nanoTime() - startNanos) / 1_000_000;
+    LOG.info("Local stack up in {} ms", startMillis);
+  }
+
+  /** The user-state app must be RUNNING before "up" is announced, or the first records would wait on a rebalance. */
+  private void awaitStreamsRunning() throws InterruptedException {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (streams.streams().state() != KafkaStreams.State.RUNNING) {
+      KafkaStreams.State s = streams.streams().state();
+      if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING || s == KafkaStreams.State.PENDING_ERROR) {
+        throw new IllegalStateException("streams role stopped while starting (state " + s + "); see the log above");
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("streams role not RUNNING after " + START_TIMEOUT + " (state " + s + ")");
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  public StackConfig config() {
+    return config;
+  }
+
+  /** {@code host:port} for {@code bootstrap.servers}. */
+  public String bootstrapServers() {
+    return broker.bootstrapServers();
+  }
+
+  /** Base URL for {@code schema.registry.url}. */
+  public String registryUrl() {
+    return registry.url();
+  }
+
+  /** The topic declarations of this stack (its prefix, serdes bound to its registry). */
+  public Topics topics() {
+    return topics;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public boolean temporaryDataDir() {
+    return temporaryDataDir;
+  }
+
+  public URI flinkRestAddress() {
+    return flink.restAddress();
+  }
+
+  /** The running streams role, if started. */
+  public Optional<StreamsApp.Running> streams() {
+    return Optional.ofNullable(streams);
+  }
+
+  /** The pools job's config, if started (e.g. to know its minimum history). */
+  public Optional<PoolsConfig> poolsConfig() {
+    return Optional.ofNullable(poolsConfig);
+  }
+
+  /** Role applications that are configured to run here. */
+  public List<Role> roles() {
+    return new ArrayList<>(config.roles());
+  }
+
+  /**
+   * What is wrong right now, as sentences (empty when healthy): a role application that stopped
+   * or failed. {@code up} polls it so a dead role does not go unnoticed.
+   */
+  public List<String> problems() {
+    List<String> problems = new ArrayList<>();
+    if (streams != null) {
+      KafkaStreams.State s = streams.streams().state();
+      if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.PENDING_ERROR || s == KafkaStreams.State.NOT_RUNNING) {
+        problems.add("streams role is " + s);
+      }
+    }
+    if (poolsJob != null) {
+      try {
+        JobStatus s = flink.status(poolsJob);
+        if (s.isGloballyTerminalState()) {
+          problems.add("pools job is " + s + ": " + firstLine(flink.failureOf(poolsJob)));
+        } else if (s != JobStatus.RUNNING) {
+          problems.add("pools job is " + s);
+        }
+      } catch (Exception e) {
+        problems.add("pools job status unknown: " + e.getMessage());
+      }
+    }
+    return problems;
+  }
+
+  /** A readable description of what runs where, for {@code up} and {@code demo}. */
+  public String describe() {
+    Map<String, String> lines = new LinkedHashMap<>();
+    lines.put("Kafka bootstrap servers", bootstrapServers() + "   (embedded KRaft broker " + org.apache.kafka.common.utils.AppInfoParser.getVersion() + ")");
+    lines.put("Schema registry", registryUrl() + "   (Confluent REST API)");
+    lines.put("Flink MiniCluster", "REST " + flink.restAddress() + ", " + flink.slots() + " slots, job parallelism "
+        + config.flinkParallelism());
+    lines.put("Data dir", dataDir + (temporaryDataDir ? "   (temporary: deleted on exit; --data-dir to keep)" : "   (kept)"));
+    List<String> roles = new ArrayList<>();
+    if (streams != null) {
+      roles.add("streams  " + Role.STREAMS.description() + "; application.id " + streamsConfig.applicationId()
+          + (streams.queryPort() > 0 ? ", queries http://" + Ports.HOST + ":" + streams.queryPort() + "/users/{id}" : ""));
+    }
+    if (poolsJob != null) {
+      roles.add("pools    " + Role.POOLS.description() + "; Flink job " + poolsJob + ", checkpoints every "
+          + config.flinkCheckpointMs() + " ms");
+    }
+    lines.put("Roles running", roles.isEmpty() ? "none (broker, registry and Flink only)" : String.join("\n" + " ".repeat(28), roles));
+    StringBuilder sb = new StringBuilder();
+    lines.forEach((k, v) -> sb.append(String.format("  %-24s  %s%n", k, v)));
+    sb.append("  Topics:\n");
+    for (Topic<?, ?> t : topics.all()) {
+      sb.append(String.format("    %-36s %2d partitions  %s%n", t.name(), t.partitions(), t.cleanupPolicy().configValue()));
+    }
+    return sb.toString();
+  }
+
+  /** Milliseconds {@link #start} took. */
+  public long startMillis() {
+    return startMillis;
+  }
+
+  /** Stops every started component in reverse order; failures are logged and the rest still stop. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    List<String> failures = new ArrayList<>();
+    while (!started.isEmpty()) {
+      Component c = started.pop();
+      long t0 = System.nanoTime();
+      try {
+        c.stopper().close();
+        LOG.info("stopped {} in {} ms", c.name(), (System.nanoTime() - t0) / 1_000_000);
+      } catch (Exception e) {
+        failures.add(c.name() + ": " + e);
+        LOG.warn("stopping {} failed: {}", c.name(), e.toString());
+      }
+    }
+    if (temporaryDataDir) {
+      deleteRecursively(dataDir);
+    }
+    if (!failures.isEmpty()) {
+      LOG.warn("Local stack stopped with {} problem(s): {}", failures.size(), failures);
+    }
+  }
+
+  private static String firstLine(String text) {
+    int nl = text.indexOf('\n');
+    return nl < 0 ? text : text.substring(0, nl);
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.warn("Could not delete {}: {}", dir, e.getMessage());
+    }
+  }
+}

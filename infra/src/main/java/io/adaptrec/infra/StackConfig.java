@@ -1,0 +1,112 @@
+package io.adaptrec.infra;
+
+import io.adaptrec.schemas.Topics;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * Typed, validated settings of the {@link LocalStack}. A null port means "the well-known default
+ * (9092, 8081, 8082, 7071) if free, else any free port"; 0 means any free port; any other value
+ * must be free or the start fails naming the option.
+ *
+ * @param kafkaPort broker client port ({@code --kafka-port})
+ * @param registryPort schema registry HTTP port ({@code --registry-port})
+ * @param flinkRestPort MiniCluster REST port ({@code --flink-rest-port}); 8081 would clash with
+ *     the registry, hence 8082
+ * @param streamsQueryPort the streams role's interactive-query HTTP port ({@code --streams-query-port})
+ * @param flinkParallelism parallelism of the pools job; the MiniCluster gets twice as many slots
+ *     so a second job of the same size (e.g. {@code flink run} against it) still fits
+ * @param flinkCheckpointMs checkpoint interval of the pools job; its exactly-once sink makes pools
+ *     visible only when a checkpoint completes, so this bounds pool freshness
+ * @param flinkStateBackend {@code hashmap} (default: local populations fit in memory and it
+ *     starts faster) or {@code rocksdb}
+ * @param dataDir where broker logs, Streams state, Flink checkpoints and the registry snapshot
+ *     live; null = a temporary directory deleted on close
+ * @param topicPrefix prefix of every topic name
+ * @param roles which role applications to start
+ */
+public record StackConfig(
+    Integer kafkaPort,
+    Integer registryPort,
+    Integer flinkRestPort,
+    Integer streamsQueryPort,
+    int flinkParallelism,
+    long flinkCheckpointMs,
+    String flinkStateBackend,
+    Path dataDir,
+    String topicPrefix,
+    Set<Role> roles) {
+
+  public static final int DEFAULT_KAFKA_PORT = 9092;
+  public static final int DEFAULT_REGISTRY_PORT = 8081;
+  public static final int DEFAULT_FLINK_REST_PORT = 8082;
+  public static final int DEFAULT_STREAMS_QUERY_PORT = 7071;
+
+  public StackConfig {
+    checkPort("--kafka-port", kafkaPort);
+    checkPort("--registry-port", registryPort);
+    checkPort("--flink-rest-port", flinkRestPort);
+    checkPort("--streams-query-port", streamsQueryPort);
+    if (flinkParallelism < 1 || flinkParallelism > 64) {
+      throw new IllegalArgumentException("--flink-parallelism must be 1-64, got " + flinkParallelism);
+    }
+    if (flinkCheckpointMs < 100 || flinkCheckpointMs > 600_000) {
+      throw new IllegalArgumentException("--flink-checkpoint-ms must be 100-600000, got " + flinkCheckpointMs);
+    }
+    if (!"hashmap".equals(flinkStateBackend) && !"rocksdb".equals(flinkStateBackend)) {
+      throw new IllegalArgumentException("--flink-state-backend must be hashmap or rocksdb, got '"
+          + flinkStateBackend + "'");
+    }
+    if (topicPrefix == null || !topicPrefix.matches("[a-zA-Z0-9._-]{0,200}")) {
+      throw new IllegalArgumentException("--topic-prefix '" + topicPrefix
+          + "' is invalid: up to 200 characters of [a-zA-Z0-9._-]");
+    }
+    // EnumSet keeps the declaration order for display; an empty input cannot be copied by EnumSet
+    roles = roles.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(roles));
+  }
+
+  /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
+  public static StackConfig defaults() {
+    return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
+        EnumSet.allOf(Role.class));
+  }
+
+  /** Every port 0 (any free port): for tests and for several stacks on one machine. */
+  public StackConfig withFreePorts() {
+    return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
+        topicPrefix, roles);
+  }
+
+  public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
+    return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
+        flinkStateBackend, dataDir, topicPrefix, roles);
+  }
+
+  public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
+        stateBackend, dataDir, topicPrefix, roles);
+  }
+
+  public StackConfig withDataDir(Path dir) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles);
+  }
+
+  public StackConfig withTopicPrefix(String prefix) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles);
+  }
+
+  public StackConfig withRoles(Set<Role> newRoles) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles);
+  }
+
+  private static void checkPort(String option, Integer port) {
+    if (port != null && (port < 0 || port > 65535)) {
+      throw new IllegalArgumentException(option + " must be 0 (any free port) or 1-65535, got " + port);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.adaptrec.infra;
+
+import io.adaptrec.schemas.Topics;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Option;
+
+/** Options of the local stack shared by {@code up} and {@code demo} (a picocli mixin). */
+public final class StackOptions {
+  @Option(names = "--kafka-port", paramLabel = "PORT",
+      description = "Broker port on 127.0.0.1 (default: 9092 if free, else any free port; 0 = any free port).")
+  Integer kafkaPort;
+
+  @Option(names = "--registry-port", paramLabel = "PORT",
+      description = "Schema registry port (default: 8081 if free, else any free port).")
+  Integer registryPort;
+
+  @Option(names = "--flink-rest-port", paramLabel = "PORT",
+      description = "Flink MiniCluster REST port (default: 8082 if free, else any free port).")
+  Integer flinkRestPort;
+
+  @Option(names = "--streams-query-port", paramLabel = "PORT",
+      description = "Interactive-query HTTP port of the streams role (default: 7071 if free, else any free port).")
+  Integer streamsQueryPort;
+
+  @Option(names = "--flink-parallelism", paramLabel = "N", defaultValue = "2",
+      description = "Parallelism of the Flink job(s), 1-64 (default: ${DEFAULT-VALUE}).")
+  int flinkParallelism;
+
+  @Option(names = "--flink-checkpoint-ms", paramLabel = "MS", defaultValue = "1000",
+      description = "Checkpoint interval of the pools job; its exactly-once output appears per checkpoint (default: ${DEFAULT-VALUE}).")
+  long flinkCheckpointMs;
+
+  @Option(names = "--flink-state-backend", paramLabel = "NAME", defaultValue = "hashmap",
+      description = "hashmap or rocksdb (default: ${DEFAULT-VALUE}).")
+  String flinkStateBackend;
+
+  @Option(names = "--topic-prefix", paramLabel = "P", defaultValue = Topics.DEFAULT_PREFIX,
+      description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
+  String topicPrefix;
+
+  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools",
+      description = "Role applications to run: streams, pools, or none (default: ${DEFAULT-VALUE}).")
+  List<String> roles;
+
+  /** The stack configuration these options describe, on top of {@code base}. */
+  StackConfig toConfig(StackConfig base) {
+    Set<Role> parsed = EnumSet.noneOf(Role.class);
+    for (String r : roles) {
+      if (!r.isBlank() && !r.trim().equalsIgnoreCase("none")) {
+        parsed.add(Role.parse(r));
+      }
+    }
+    return base
+        .withPorts(kafkaPort != null ? kafkaPort : base.kafkaPort(), registryPort != null ? registryPort : base.registryPort(),
+            flinkRestPort != null ? flinkRestPort : base.flinkRestPort(),
+            streamsQueryPort != null ? streamsQueryPort : base.streamsQueryPort())
+        .withFlink(flinkParallelism, flinkCheckpointMs, flinkStateBackend)
+        .withTopicPrefix(topicPrefix)
+        .withRoles(parsed);
+  }
+}
