@@ -5,6 +5,7 @@ import io.adaptrec.avro.InteractionKind;
 import io.adaptrec.avro.Item;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.data.Dataset;
+import io.adaptrec.worker.eval.Progress;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.HashMap;
@@ -119,7 +120,7 @@ public final class Replayer {
     long total = dataset.items().size() + (long) dataset.interactions().size();
 
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
-         ProgressBars bar = ProgressBars.start(options.progress(), "replay " + dataset.name(), total, "ev", progressOut)) {
+         Progress bar = Progress.start(options.progress(), "replay " + dataset.name(), total, "ev", progressOut)) {
       bar.message(" items");
       for (Dataset.Item it : dataset.items()) {
         checkFailure(failure);

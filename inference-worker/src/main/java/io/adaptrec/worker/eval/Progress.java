@@ -1,11 +1,16 @@
 package io.adaptrec.worker.eval;
 
+import java.io.PrintStream;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
-/** A progress bar with rate and ETA on stderr, or nothing at all (tests, piped batch runs). */
-final class Progress implements AutoCloseable {
+/**
+ * A progress bar with rate and ETA on stderr (or a given stream), or nothing at all (tests, piped
+ * batch runs). Shared by every long-running command (eval here, replay in infra).
+ */
+public final class Progress implements AutoCloseable {
 
     private final ProgressBar bar;
 
@@ -13,7 +18,11 @@ final class Progress implements AutoCloseable {
         this.bar = bar;
     }
 
-    static Progress start(boolean show, String task, long total, String unit) {
+    public static Progress start(boolean show, String task, long total, String unit) {
+        return start(show, task, total, unit, System.err);
+    }
+
+    public static Progress start(boolean show, String task, long total, String unit, PrintStream out) {
         if (!show) {
             return new Progress(null);
         }
@@ -26,23 +35,24 @@ final class Progress implements AutoCloseable {
                 .setStyle(ProgressBarStyle.ASCII)
                 .setMaxRenderedLength(140)
                 .showSpeed()
+                .setConsumer(new ConsoleProgressBarConsumer(out))
                 .setUpdateIntervalMillis(interactive ? 500 : 10_000)
                 .build());
     }
 
-    void step(long n) {
+    public void step(long n) {
         if (bar != null) {
             bar.stepBy(n);
         }
     }
 
-    void maxHint(long total) {
+    public void maxHint(long total) {
         if (bar != null) {
             bar.maxHint(total);
         }
     }
 
-    void message(String text) {
+    public void message(String text) {
         if (bar != null) {
             bar.setExtraMessage(text);
         }
