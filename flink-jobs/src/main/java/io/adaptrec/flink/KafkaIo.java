@@ -1,5 +1,6 @@
 package io.adaptrec.flink;
 
+import io.adaptrec.avro.DeadLetter;
 import io.adaptrec.avro.Neighbour;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
@@ -28,12 +29,11 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The job's Kafka edges: user-state (Confluent-format Avro, key = userId) in, user-pools out
- * (exactly-once, tombstone for a deleted pool). Each pool record carries two headers that the
+ * (exactly-once, tombstone for a deleted pool), and dead-letter out (at-least-once) for user-state
+ * records that cannot be decoded or pooled. Each pool record carries two headers that the
  * Avro value has no field for: the per-user emission version (a consumer can check that nothing
  * was lost or duplicated) and when the user-state change behind it was produced (freshness).
  */
@@ -88,10 +88,27 @@ public final class KafkaIo {
         .build();
   }
 
-  /** UserState (or a tombstone) to {@link UserUpdate}; undecodable records are counted, logged and skipped. */
+  /**
+   * The dead-letter sink: {@link DeadLetterRecord}s to the {@code dead-letter} topic as Avro
+   * {@code DeadLetter}s keyed by source topic. At-least-once (no transactions): a dead letter may
+   * be written twice after a restore from a checkpoint, never lost; consumers de-duplicate by
+   * (topic, partition, offset).
+   */
+  public static KafkaSink<DeadLetterRecord> deadLetterSink(PoolsConfig config) {
+    return KafkaSink.<DeadLetterRecord>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setRecordSerializer(new DeadLetterSerializer(topics(config).deadLetter().name(), serdeConfig(config)))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /**
+   * UserState (or a tombstone) to {@link UserUpdate} carrying its {@link UserUpdate.Origin}; a
+   * record that cannot be decoded is counted ({@code undecodableUserStates}) and passed on as
+   * {@link UserUpdate#undecodable} for {@link UserStateValidator} to dead-letter.
+   */
   static final class UserStateDeserializer implements KafkaRecordDeserializationSchema<UserUpdate> {
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(UserStateDeserializer.class);
 
     private final AvroDeserializer<Long> keys;
     private final AvroDeserializer<UserState> values;
@@ -109,31 +126,87 @@ public final class KafkaIo {
 
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<UserUpdate> out) {
+      UserUpdate.Origin origin = new UserUpdate.Origin(record.topic(), record.partition(), record.offset(), record.key(), record.value(), null);
+      UserUpdate decoded;
       try {
-        Long key = keys.deserialize(record.topic(), record.key());
-        if (record.value() == null) {
-          if (key != null) {
-            out.collect(UserUpdate.delete(key, record.timestamp()));
-          }
-          return;
-        }
-        UserState s = values.deserialize(record.topic(), record.value());
-        float[] v = new float[s.getEmbedding().size()];
-        for (int i = 0; i < v.length; i++) {
-          v[i] = s.getEmbedding().get(i);
-        }
-        out.collect(new UserUpdate(s.getUserId(), v, s.getEmbeddingVersion(), s.getHistory().size(), false, record.timestamp()));
+        decoded = decode(record, origin);
       } catch (RuntimeException e) {
         if (undecodable != null) {
           undecodable.inc();
         }
-        LOG.warn("skipping undecodable user-state record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
+        decoded = UserUpdate.undecodable(new UserUpdate.Origin(record.topic(), record.partition(), record.offset(),
+            record.key(), record.value(), describe(e)), record.timestamp());
       }
+      if (decoded != null) {
+        out.collect(decoded);
+      }
+    }
+
+    private UserUpdate decode(ConsumerRecord<byte[], byte[]> record, UserUpdate.Origin origin) {
+      Long key = keys.deserialize(record.topic(), record.key());
+      if (record.value() == null) {
+        if (key == null) {
+          throw new IllegalArgumentException("tombstone without a key");
+        }
+        return UserUpdate.delete(key, record.timestamp()).withOrigin(origin);
+      }
+      UserState s = values.deserialize(record.topic(), record.value());
+      float[] v = new float[s.getEmbedding().size()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = s.getEmbedding().get(i);
+      }
+      return new UserUpdate(s.getUserId(), v, s.getEmbeddingVersion(), s.getHistory().size(), false, record.timestamp(), origin);
     }
 
     @Override
     public TypeInformation<UserUpdate> getProducedType() {
       return TypeInformation.of(UserUpdate.class);
+    }
+  }
+
+  /** The innermost causes' messages, which say what was wrong with the bytes (as the streams module's DeadLetters). */
+  static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder(String.valueOf(e.getMessage()));
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+      if (t.getMessage() != null && !sb.toString().contains(t.getMessage())) {
+        sb.append(": ").append(t.getMessage());
+      }
+    }
+    return sb.length() > 1000 ? sb.substring(0, 1000) + "..." : sb.toString();
+  }
+
+  /** {@link DeadLetterRecord} to a DeadLetter record keyed by the source topic's name. */
+  static final class DeadLetterSerializer implements KafkaRecordSerializationSchema<DeadLetterRecord> {
+    private static final long serialVersionUID = 1L;
+
+    private final String topic;
+    private final AvroSerializer<String> keys;
+    private final AvroSerializer<DeadLetter> values;
+
+    DeadLetterSerializer(String topic, AvroSerdeConfig serde) {
+      this.topic = topic;
+      this.keys = new AvroSerializer<>(serde, true);
+      this.values = new AvroSerializer<>(serde, false);
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {}
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(DeadLetterRecord d, KafkaSinkContext context, Long timestamp) {
+      DeadLetter letter = DeadLetter.newBuilder()
+          .setTopic(d.topic())
+          .setPartition(d.partition())
+          .setOffset(d.offset())
+          .setError(d.error())
+          .setSource(d.source())
+          .setRawKey(d.rawKey() == null ? null : ByteBuffer.wrap(d.rawKey()))
+          .setRawBytes(d.rawValue() == null ? null : ByteBuffer.wrap(d.rawValue()))
+          .setFailedAt(Instant.ofEpochMilli(d.failedAt()))
+          .build();
+      return new ProducerRecord<>(topic, null, d.failedAt(), keys.serialize(topic, d.topic()), values.serialize(topic, letter));
     }
   }
 

@@ -23,13 +23,15 @@ import org.slf4j.LoggerFactory;
  * sequence embeddings change.
  *
  * <pre>
- *   source(user-state) -> keyBy(user) UserRouter -> keyBy(cell) CellPoolFunction
- *                      -> keyBy(user) PoolEmitter -> sink(user-pools)
+ *   source(user-state) -> UserStateValidator -> keyBy(user) UserRouter -> keyBy(cell) CellPoolFunction
+ *                      |                   -> keyBy(user) PoolEmitter -> sink(user-pools)
+ *                      +-> side output: dead letters -> dead-letter sink (optional)
  * </pre>
  *
- * The source and sink are arguments: {@link #main} wires Kafka (exactly-once), tests wire bounded
- * sources and collecting sinks, and the local stack calls {@link #build} on its own MiniCluster
- * environment.
+ * The source and sinks are arguments: {@link #main} wires Kafka (exactly-once pools, at-least-once
+ * dead letters), tests wire bounded sources and collecting sinks, and the local stack calls
+ * {@link #build} on its own MiniCluster environment. Without a dead-letter sink
+ * ({@link #withDeadLetterSink}) bad records are counted, logged and dropped.
  */
 public final class SimilarUserPoolsJob {
   private static final Logger LOG = LoggerFactory.getLogger(SimilarUserPoolsJob.class);
@@ -38,6 +40,7 @@ public final class SimilarUserPoolsJob {
   private final Partitioner partitioner;
   private final Source<UserUpdate, ?, ?> source;
   private final Sink<PoolUpdate> sink;
+  private Sink<DeadLetterRecord> deadLetterSink;
   private int sourceParallelism = -1;
 
   public SimilarUserPoolsJob(PoolsConfig config, Partitioner partitioner, Source<UserUpdate, ?, ?> source, Sink<PoolUpdate> sink) {
@@ -45,6 +48,12 @@ public final class SimilarUserPoolsJob {
     this.partitioner = partitioner;
     this.source = source;
     this.sink = sink;
+  }
+
+  /** Where records that cannot be decoded or pooled go (Kafka: {@link KafkaIo#deadLetterSink}). */
+  public SimilarUserPoolsJob withDeadLetterSink(Sink<DeadLetterRecord> sink) {
+    this.deadLetterSink = sink;
+    return this;
   }
 
   /**
@@ -87,20 +96,47 @@ public final class SimilarUserPoolsJob {
     if (sourceParallelism > 0) {
       updates.setParallelism(sourceParallelism);
     }
-    DataStream<PoolUpdate> pools = pools(updates, config, partitioner);
+    SingleOutputStreamOperator<UserUpdate> valid = validate(updates, config);
+    if (deadLetterSink != null) {
+      valid.getSideOutput(UserStateValidator.DEAD_LETTERS)
+          .sinkTo(deadLetterSink).name("dead-letter").uid("dead-letter-sink")
+          .setParallelism(valid.getParallelism());
+    }
+    DataStream<PoolUpdate> pools = route(valid, config, partitioner);
     pools.sinkTo(sink).name("user-pools").uid("user-pools-sink");
     return pools;
   }
 
-  /** The pool-maintenance dataflow on any stream of updates. */
+  /**
+   * Drops records that cannot be pooled to the {@link UserStateValidator#DEAD_LETTERS} side output.
+   * Runs at the parallelism of {@code updates}, forward-connected (chained), so one user's records
+   * stay in order.
+   */
+  public static SingleOutputStreamOperator<UserUpdate> validate(DataStream<UserUpdate> updates, PoolsConfig config) {
+    return updates
+        .process(new UserStateValidator(config.minHistory(), config.embeddingDim()), updates.getType())
+        .name("validate-user-state").uid("validate-user-state")
+        .setParallelism(updates.getParallelism());
+  }
+
+  /** The pool-maintenance dataflow on any stream of updates (validated first; dead letters dropped). */
   public static DataStream<PoolUpdate> pools(DataStream<UserUpdate> updates, PoolsConfig config, Partitioner partitioner) {
-    SingleOutputStreamOperator<CellEvent> routed = updates
+    return route(validate(updates, config), config, partitioner);
+  }
+
+  private static DataStream<PoolUpdate> route(DataStream<UserUpdate> valid, PoolsConfig config, Partitioner partitioner) {
+    LogLimiter rejectedLog = new LogLimiter(UserStateValidator.LOG_FIRST_N, UserStateValidator.LOG_INTERVAL_MS);
+    SingleOutputStreamOperator<CellEvent> routed = valid
         .keyBy(UserUpdate::userId, Types.LONG)
         .process(new UserRouter(partitioner, config.minHistory(), config.embeddingDim()))
         .name("route-to-cells").uid("route-to-cells");
+    // the validator catches what the router would reject; this stays as a (rate-limited) safety net
     routed.getSideOutput(UserRouter.REJECTED)
         .map(r -> {
-          LOG.warn("user-state of user {} not pooled: {}", r.userId(), r.reason());
+          long suppressed = rejectedLog.tryAcquire(System.currentTimeMillis());
+          if (suppressed >= 0) {
+            LOG.warn("user-state of user {} not pooled: {} ({} similar lines suppressed)", r.userId(), r.reason(), suppressed);
+          }
           return r;
         })
         .name("log-rejected").uid("log-rejected");
@@ -119,7 +155,9 @@ public final class SimilarUserPoolsJob {
     LOG.info("similar-user pools: {} with {}", config.mode(), partitioner.describe());
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     configureEnvironment(env, config);
-    new SimilarUserPoolsJob(config, partitioner, KafkaIo.source(config), KafkaIo.sink(config)).build(env);
+    new SimilarUserPoolsJob(config, partitioner, KafkaIo.source(config), KafkaIo.sink(config))
+        .withDeadLetterSink(KafkaIo.deadLetterSink(config))
+        .build(env);
     env.execute("adaptrec-similar-user-pools");
   }
 }

@@ -37,6 +37,12 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
 
   public record Rejected(long userId, String reason) {}
 
+  /**
+   * The reason for a user whose history has no item with a vector yet (the streams module then
+   * publishes an empty embedding): normal, counted as {@code missingEmbeddings}, not a dead letter.
+   */
+  public static final String MISSING_EMBEDDING = "embedding is missing";
+
   /** What a record does: the events to send and the user's next state (null: nothing to do). */
   public record Routed(List<CellEvent> events, State next) {}
 
@@ -89,8 +95,13 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
   }
 
   private String problem(float[] embedding) {
+    return problem(embedding, dim);
+  }
+
+  /** Why an eligible user's embedding cannot be pooled, or null if it can ({@code dim} 0: any dimension). */
+  public static String problem(float[] embedding, int dim) {
     if (embedding == null || embedding.length == 0) {
-      return "embedding is missing";
+      return MISSING_EMBEDDING;
     }
     if (dim > 0 && embedding.length != dim) {
       return "embedding has " + embedding.length + " dimensions, embedding.dim is " + dim;

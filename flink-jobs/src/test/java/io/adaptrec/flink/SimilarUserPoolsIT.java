@@ -3,6 +3,7 @@ package io.adaptrec.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.adaptrec.avro.DeadLetter;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
 import io.adaptrec.schemas.AvroDeserializer;
@@ -31,6 +32,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -39,7 +41,9 @@ import org.junit.jupiter.api.Test;
  * The job end to end on a MiniCluster (parallelism 2, RocksDB, exactly-once Kafka sink) against
  * the real embedded broker and schema registry, with one injected failure after a checkpoint:
  * the committed user-pools output must hold, per user, versions 1..k exactly once (nothing lost,
- * nothing duplicated) and end with the brute-force Top-10 over the final user states.
+ * nothing duplicated) and end with the brute-force Top-10 over the final user states. A corrupt
+ * record and an embedding of the wrong dimension land on the dead-letter topic with their offsets
+ * and reasons while pools keep flowing; an empty embedding is only counted.
  */
 class SimilarUserPoolsIT {
   static final int DIM = 8;
@@ -78,8 +82,8 @@ class SimilarUserPoolsIT {
   @Test
   void poolsSurviveAFailureWithoutLossOrDuplication() throws Exception {
     Topics topics = TestRegistry.freshTopics();
-    TestKafka.createTopics(List.of(topics.userState(), topics.userPools()));
-    PoolsConfig config = PoolsConfig.defaults().with(Map.of(
+    TestKafka.createTopics(List.of(topics.userState(), topics.userPools(), topics.deadLetter()));
+    PoolsConfig config = PoolsConfig.defaults().with(Map.of("embedding.dim", Integer.toString(DIM))).with(Map.of(
         "parallelism", "2",
         "state.backend", "rocksdb",
         "checkpoint.interval-ms", "500",
@@ -93,7 +97,7 @@ class SimilarUserPoolsIT {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
     SimilarUserPoolsJob.configureEnvironment(env, config);
     new SimilarUserPoolsJob(config, config.partitioner(), KafkaIo.source(config, new FailOnce(KafkaIo.userStateDeserializer(config))),
-        KafkaIo.sink(config)).build(env);
+        KafkaIo.sink(config)).withDeadLetterSink(KafkaIo.deadLetterSink(config)).build(env);
 
     Random rnd = new Random(3);
     Map<Long, float[]> finalUnits = new HashMap<>();
@@ -118,6 +122,17 @@ class SimilarUserPoolsIT {
       Map<Long, List<ConsumerRecord<byte[], byte[]>>> committed = new HashMap<>();
       firstBatch.forEach(producer::send);
       producer.flush();
+      // bad records among good ones: undecodable bytes, a wrong dimension, an empty embedding (not a dead letter)
+      byte[] corrupt = "{\"userId\": 1000}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      RecordMetadata corruptAt;
+      try (KafkaProducer<byte[], byte[]> raw = rawProducer()) {
+        byte[] key = new AvroSerializer<Long>(TestRegistry.serdeConfig(), true).serialize(topics.userState().name(), 1000L);
+        corruptAt = raw.send(new ProducerRecord<>(topics.userState().name(), key, corrupt)).get();
+      }
+      RecordMetadata wrongDimAt = producer.send(new ProducerRecord<>(topics.userState().name(), 1001L,
+          Fixtures.userState(1001L, Collections.nCopies(5, 7L), randomVector(rnd, DIM + 1)))).get();
+      producer.send(new ProducerRecord<>(topics.userState().name(), 1002L,
+          Fixtures.userState(1002L, Collections.nCopies(5, 7L), new float[0]))).get();
       // committed output is only visible after a completed checkpoint: wait for some, then crash
       await().atMost(Duration.ofSeconds(90)).until(() -> poll(consumer, committed) > 0);
       FAIL_NEXT.set(true);
@@ -142,6 +157,32 @@ class SimilarUserPoolsIT {
               .containsExactlyElementsOf(java.util.Arrays.stream(expected).boxed().toList());
         }
       });
+      assertThat(committed.keySet()).doesNotContain(1000L, 1001L, 1002L);
+
+      // dead letters are at-least-once: a restore may repeat one, so match by (partition, offset)
+      AvroDeserializer<DeadLetter> letters = AvroDeserializer.forSpecific(DeadLetter.class, TestRegistry.serdeConfig());
+      AvroDeserializer<String> letterKeys = AvroDeserializer.forSchema(Schema.create(Schema.Type.STRING), TestRegistry.serdeConfig());
+      Map<Long, DeadLetter> byOffset = new HashMap<>();
+      try (KafkaConsumer<byte[], byte[]> dlq = reader(topics, topics.deadLetter().name())) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+          for (ConsumerRecord<byte[], byte[]> r : dlq.poll(Duration.ofMillis(300))) {
+            assertThat(letterKeys.deserialize(r.topic(), r.key())).isEqualTo(topics.userState().name());
+            DeadLetter d = letters.deserialize(r.topic(), r.value());
+            assertThat(d.getTopic()).isEqualTo(topics.userState().name());
+            byOffset.put(((long) d.getPartition() << 40) | d.getOffset(), d);
+          }
+          assertThat(byOffset).containsKeys(coordinates(corruptAt), coordinates(wrongDimAt));
+        });
+      }
+      DeadLetter undecodable = byOffset.get(coordinates(corruptAt));
+      assertThat(undecodable.getError()).startsWith("cannot deserialize record:");
+      assertThat(undecodable.getSource()).isEqualTo("flink/SimilarUserPoolsJob/validate-user-state");
+      assertThat(undecodable.getRawBytes()).isEqualTo(ByteBuffer.wrap(corrupt));
+      assertThat(byOffset.get(coordinates(wrongDimAt)).getError())
+          .isEqualTo("user 1001 not pooled: embedding has 9 dimensions, embedding.dim is 8");
+      assertThat(byOffset.values()).as("only the two bad records").allMatch(d ->
+          coordinates(d.getPartition(), d.getOffset()) == coordinates(corruptAt) || coordinates(d.getPartition(), d.getOffset()) == coordinates(wrongDimAt));
+
       for (Map.Entry<Long, List<ConsumerRecord<byte[], byte[]>>> e : committed.entrySet()) {
         List<Long> versions = e.getValue().stream()
             .map(r -> ByteBuffer.wrap(r.headers().lastHeader(KafkaIo.HEADER_POOL_VERSION).value()).getLong()).toList();
@@ -176,9 +217,21 @@ class SimilarUserPoolsIT {
     return new ProducerRecord<>(topics.userState().name(), user, Fixtures.userState(user, items, v));
   }
 
+  static long coordinates(RecordMetadata m) {
+    return coordinates(m.partition(), m.offset());
+  }
+
+  static long coordinates(int partition, long offset) {
+    return ((long) partition << 40) | offset;
+  }
+
   static float[] randomVector(Random rnd) {
-    float[] v = new float[DIM];
-    for (int d = 0; d < DIM; d++) {
+    return randomVector(rnd, DIM);
+  }
+
+  static float[] randomVector(Random rnd, int dim) {
+    float[] v = new float[dim];
+    for (int d = 0; d < dim; d++) {
       v[d] = (float) rnd.nextGaussian();
     }
     return v;
@@ -188,6 +241,22 @@ class SimilarUserPoolsIT {
     Map<String, Object> p = new HashMap<>(TestRegistry.serdeConfig().toMap());
     p.put("bootstrap.servers", TestKafka.bootstrapServers());
     return new KafkaProducer<>(p, new AvroSerializer<>(TestRegistry.serdeConfig(), true), new AvroSerializer<>(TestRegistry.serdeConfig(), false));
+  }
+
+  static KafkaProducer<byte[], byte[]> rawProducer() {
+    Map<String, Object> p = new HashMap<>();
+    p.put("bootstrap.servers", TestKafka.bootstrapServers());
+    return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  static KafkaConsumer<byte[], byte[]> reader(Topics topics, String topic) {
+    Map<String, Object> p = new HashMap<>();
+    p.put("bootstrap.servers", TestKafka.bootstrapServers());
+    p.put("group.id", topics.prefix() + "it-dead-letter-reader");
+    p.put("auto.offset.reset", "earliest");
+    KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    c.subscribe(List.of(topic));
+    return c;
   }
 
   static KafkaConsumer<byte[], byte[]> committedReader(Topics topics) {

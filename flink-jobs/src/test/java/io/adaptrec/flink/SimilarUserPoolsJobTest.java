@@ -58,6 +58,40 @@ class SimilarUserPoolsJobTest {
     assertThat(latest.keySet()).containsAll(finalUnits.keySet());
   }
 
+  @Test
+  void badRecordsGoToTheInjectedDeadLetterSinkWhilePoolsKeepFlowing() throws Exception {
+    List<UserUpdate> good = randomUpdates(20, 100, new Random(11));
+    List<UserUpdate> updates = new ArrayList<>(good.subList(0, 50));
+    UserUpdate.Origin corrupt = new UserUpdate.Origin("adaptrec.user-state", 1, 41, null, new byte[] {0x7b}, "unknown magic byte 0x7b");
+    updates.add(UserUpdate.undecodable(corrupt, 1_700_000_000_000L));
+    updates.add(UserUpdate.upsert(500, new float[DIM], "v1", 5, 1_700_000_000_000L)); // all zeros
+    updates.add(UserUpdate.upsert(501, new float[0], "v1", 5, 1_700_000_000_000L)); // no vector yet: counted only
+    updates.addAll(good.subList(50, good.size()));
+    PoolsConfig config = PoolsConfig.defaults().with(Map.of(
+        "mode", "exact", "parallelism", "2", "state.backend", "hashmap", "restart.attempts", "0",
+        "checkpoint.dir", "file://" + System.getProperty("java.io.tmpdir") + "/pools-job-test-dlq", "checkpoint.interval-ms", "500"));
+    CollectingSink<PoolUpdate> sink = new CollectingSink<>("job-test-dlq-pools");
+    CollectingSink<DeadLetterRecord> deadLetters = new CollectingSink<>("job-test-dlq-dead-letters");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+    SimilarUserPoolsJob.configureEnvironment(env, config);
+    DataGeneratorSource<UserUpdate> source =
+        new DataGeneratorSource<>(i -> updates.get((int) (long) i), updates.size(), TypeInformation.of(UserUpdate.class));
+    new SimilarUserPoolsJob(config, config.partitioner(), source, sink).withSourceParallelism(1).withDeadLetterSink(deadLetters).build(env);
+
+    env.execute("pools-job-test-dlq");
+
+    assertThat(deadLetters.results()).extracting(DeadLetterRecord::offset, DeadLetterRecord::error).containsExactlyInAnyOrder(
+        org.assertj.core.groups.Tuple.tuple(41L, "cannot deserialize record: unknown magic byte 0x7b"),
+        org.assertj.core.groups.Tuple.tuple(-1L, "user 500 not pooled: embedding is all zeros or holds NaN/infinity"));
+    Map<Long, PoolUpdate> latest = new HashMap<>();
+    sink.results().forEach(p -> latest.put(p.userId(), p));
+    Map<Long, float[]> finalUnits = finalEligible(good, 3);
+    assertThat(latest.keySet()).containsAll(finalUnits.keySet()).doesNotContain(500L, 501L);
+    for (long u : finalUnits.keySet()) {
+      assertThat(latest.get(u).neighbourIds()).as("pool of user %d", u).containsExactly(BruteForce.topN(u, finalUnits, 10).topIds(10));
+    }
+  }
+
   /** Random upserts (a few with short histories) and deletes over {@code users} users. */
   static List<UserUpdate> randomUpdates(int users, int count, Random rnd) {
     List<UserUpdate> out = new ArrayList<>();

@@ -149,7 +149,7 @@ public final class LocalStack implements AutoCloseable {
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       SimilarUserPoolsJob.configureEnvironment(env, poolsConfig);
       new SimilarUserPoolsJob(poolsConfig, poolsConfig.partitioner(), KafkaIo.source(poolsConfig),
-          KafkaIo.sink(poolsConfig)).build(env);
+          KafkaIo.sink(poolsConfig)).withDeadLetterSink(KafkaIo.deadLetterSink(poolsConfig)).build(env);
       poolsJob = flink.submit(env, POOLS_JOB_NAME, START_TIMEOUT);
       JobID id = poolsJob;
       started.push(new Component("pools role (SimilarUserPools job)", () -> flink.cancel(id)));
