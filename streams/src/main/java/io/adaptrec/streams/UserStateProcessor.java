@@ -99,14 +99,14 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
             deadLetter(record, error);
             return;
         }
-        UserHistory before = users.get(userId);
-        if (before == null) before = UserHistory.empty(userId);
+        UserHistory stored = users.get(userId);
+        UserHistory before = stored == null ? UserHistory.empty(userId) : stored;
         UserHistory.Entry entry = new UserHistory.Entry(value.getItemId(), value.getEventTime().toEpochMilli(),
                 value.getRating());
         UserHistory.Insert result = before.truncate(config.historyLength())
                 .insert(entry, config.historyLength(), config.graceMs());
         switch (result.outcome()) {
-            case ADDED -> update(userId, withEmbedding(result.history()), record);
+            case ADDED -> update(userId, stored, withEmbedding(result.history()), record);
             case DUPLICATE -> counters.duplicates.incrementAndGet();
             case BELOW_WINDOW -> counters.belowWindow.incrementAndGet();
             case LATE -> {
@@ -135,10 +135,20 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
         return window.withEmbedding(version, r, context.currentSystemTimeMs());
     }
 
-    /** Stores the new state, tracks whether it waits for item vectors, and emits it. */
-    private void update(long userId, UserHistory next, Record<?, ?> cause) {
+    /**
+     * Stores the new state, tracks whether it waits for item vectors, and emits it. The pending store
+     * holds a user exactly when the stored state has missing items (only this method and
+     * {@link #deleteUser} write either store, in the same transaction), so it is written only when
+     * that changes: a delete per event would cost a changelog tombstone per user and commit.
+     */
+    private void update(long userId, UserHistory stored, UserHistory next, Record<?, ?> cause) {
         users.put(userId, next);
-        if (next.missing() > 0) pending.put(userId, PRESENT); else pending.delete(userId);
+        boolean wasPending = stored != null && stored.missing() > 0;
+        if (next.missing() > 0) {
+            if (!wasPending) pending.put(userId, PRESENT);
+        } else if (wasPending) {
+            pending.delete(userId);
+        }
         long timestamp = cause != null ? cause.timestamp() : context.currentSystemTimeMs();
         Record<Long, UserState> out = new Record<>(userId, toAvro(next), timestamp);
         // headers travel with the record (e.g. a producer's send time, which the benchmark reads)
@@ -153,7 +163,7 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
         pendingCursor = batch.size() < config.pendingScanBatch() ? null : batch.get(batch.size() - 1) + 1;
         for (long userId : batch) {
             UserHistory h = users.get(userId);
-            if (h == null) {
+            if (h == null || h.missing() == 0) { // stale entry (user deleted or already complete)
                 pending.delete(userId);
                 continue;
             }
@@ -192,7 +202,7 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
     private boolean refresh(long userId, UserHistory stored) {
         UserHistory next = withEmbedding(stored.truncate(config.historyLength()));
         if (next.sameStateAs(stored)) return false;
-        update(userId, next, null);
+        update(userId, stored, next, null);
         return true;
     }
 

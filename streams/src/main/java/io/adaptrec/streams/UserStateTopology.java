@@ -3,6 +3,7 @@ package io.adaptrec.streams;
 import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.Topics;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -29,6 +30,9 @@ public final class UserStateTopology {
     public static final String ITEM_MODEL_STORE = "item-model-vectors";
     static final String USER_STATE_SINK = "user-state-sink";
     static final String DEAD_LETTER_SINK = "dead-letter-sink";
+    /** Default producer linger.ms / batch.size of the streams producer (see {@link #streamsConfig}). */
+    static final int PRODUCER_LINGER_MS = 5;
+    static final int PRODUCER_BATCH_SIZE = 128 * 1024;
 
     private UserStateTopology() {}
 
@@ -95,6 +99,13 @@ public final class UserStateTopology {
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitIntervalMs());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, config.processingGuarantee());
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, config.cacheMaxBytes());
+        // Producer defaults for exactly-once (kafka.producer.* overrides them). Kafka Streams' own
+        // linger.ms=100 equals the commit interval, so nearly every record waited for the commit's
+        // flush and the whole interval's sending sat on the commit's critical path (producer flush
+        // was 4.2 of 14 s in the benchmark profile). linger 5 ms streams records out during the
+        // interval; 128 KiB batches keep requests few at 20k records/s (BENCHMARKS.md, Streams).
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), PRODUCER_LINGER_MS);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), PRODUCER_BATCH_SIZE);
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.Handler.class);
         p.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, config.schemaRegistryUrl());
         p.put(DeadLetters.TOPIC_PREFIX_CONFIG, config.topicPrefix());

@@ -18,6 +18,16 @@ class UserStateConfigTest {
     }
 
     @Test
+    void streamsProducerDefaultsToShortLingerAndLargeBatchesButCanBeOverridden() {
+        Properties p = UserStateTopology.streamsConfig(UserStateConfig.defaults(), new StreamCounters());
+        assertThat(p.get("producer.linger.ms")).isEqualTo(5);
+        assertThat(p.get("producer.batch.size")).isEqualTo(131072);
+        Properties o = UserStateTopology.streamsConfig(
+                UserStateConfig.defaults().with(Map.of("kafka.producer.linger.ms", "20")), new StreamCounters());
+        assertThat(o.get("producer.linger.ms")).isEqualTo("20");
+    }
+
+    @Test
     void sampleFileDocumentsEveryKeyWithItsDefault() throws Exception {
         Properties sample = new Properties();
         try (InputStream in = getClass().getResourceAsStream("/streams.properties")) {

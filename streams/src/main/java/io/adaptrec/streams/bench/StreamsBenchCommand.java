@@ -3,6 +3,8 @@ package io.adaptrec.streams.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,13 +37,20 @@ public final class StreamsBenchCommand implements Callable<Integer> {
     Path reportJson;
     @Option(names = "--no-progress", description = "no progress bar (e.g. in CI logs)")
     boolean noProgress;
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a streams.properties key for this run, "
+            + "repeatable (e.g. --set kafka.producer.linger.ms=5 --set statestore.cache.max.bytes=0)")
+    Map<String, String> overrides = new LinkedHashMap<>();
+    @Option(names = "--decode-user-state", description = "let the measuring consumer Avro-decode every user-state "
+            + "value (default: it reads key and headers only, so its own decoding is not charged to the topology)")
+    boolean decodeUserState;
 
     public StreamsBenchCommand() {}
 
     @Override
     public Integer call() throws Exception {
         StreamsBenchmark.BenchResult r = StreamsBenchmark.run(new StreamsBenchmark.BenchConfig(users, events, items,
-                rate, historyLength, commitIntervalMs, threads, seed, bootstrap, registry, !noProgress));
+                rate, historyLength, commitIntervalMs, threads, seed, bootstrap, registry, !noProgress, overrides,
+                decodeUserState));
         System.out.printf("streams bench: %d events in %.1f s = %.0f events/s (offered %.0f/s); latency p50 %.1f ms, "
                         + "p95 %.1f ms, p99 %.1f ms, max %.1f ms; %d user-state records%n",
                 r.events(), r.seconds(), r.eventsPerSec(), r.offeredPerSec(), r.p50LatencyMs(), r.p95LatencyMs(),

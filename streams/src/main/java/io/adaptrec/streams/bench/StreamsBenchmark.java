@@ -60,8 +60,15 @@ public final class StreamsBenchmark {
      */
     public record BenchConfig(int users, long events, int items, int rate, int historyLength,
                               long commitIntervalMs, int threads, long seed, String bootstrap, String registry,
-                              boolean progress) {
+                              boolean progress, Map<String, String> overrides, boolean decodeUserState) {
+        public BenchConfig(int users, long events, int items, int rate, int historyLength, long commitIntervalMs,
+                           int threads, long seed, String bootstrap, String registry, boolean progress) {
+            this(users, events, items, rate, historyLength, commitIntervalMs, threads, seed, bootstrap, registry,
+                    progress, Map.of(), false);
+        }
+
         public BenchConfig {
+            overrides = Map.copyOf(overrides == null ? Map.of() : overrides);
             check(users >= 1, "--users must be >= 1, was " + users);
             check(events >= 1, "--events must be >= 1, was " + events);
             check(items >= 1, "--items must be >= 1, was " + items);
@@ -128,6 +135,7 @@ public final class StreamsBenchmark {
             settings.put("commit.interval.ms", Long.toString(c.commitIntervalMs()));
             settings.put("num.stream.threads", Integer.toString(c.threads()));
             settings.put("query.http.enabled", "false");
+            settings.putAll(c.overrides()); // --set KEY=VALUE, validated by UserStateConfig like the file
             UserStateConfig config = UserStateConfig.defaults().with(settings);
             Topics topics = UserStateTopology.topics(config);
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
@@ -143,7 +151,7 @@ public final class StreamsBenchmark {
                     UserStateTopology.streamsConfig(config, counters));
             toClose.add(0, () -> streams.close(Duration.ofSeconds(30)));
             streams.start();
-            KafkaConsumer<Long, UserState> consumer = consumer(bootstrap, topics);
+            KafkaConsumer<Long, ?> consumer = consumer(bootstrap, topics, c.decodeUserState());
             toClose.add(0, consumer);
             waitUntil(() -> streams.state() == KafkaStreams.State.RUNNING
                     && counters.catalogueUpdates.get() >= c.items(), Duration.ofSeconds(120),
@@ -161,7 +169,7 @@ public final class StreamsBenchmark {
                     .showSpeed().build() : null) {
                 feeder.start();
                 while (received < c.events()) {
-                    for (ConsumerRecord<Long, UserState> r : consumer.poll(Duration.ofMillis(20))) {
+                    for (ConsumerRecord<Long, ?> r : consumer.poll(Duration.ofMillis(20))) {
                         Header h = r.headers().lastHeader(SENT_HEADER);
                         if (h == null) continue;
                         long now = System.nanoTime();
@@ -188,6 +196,9 @@ public final class StreamsBenchmark {
             setup.put("commit_interval_ms", c.commitIntervalMs());
             setup.put("stream_threads", c.threads());
             setup.put("processing_guarantee", config.processingGuarantee());
+            setup.put("statestore_cache_max_bytes", config.cacheMaxBytes());
+            setup.put("overrides", new java.util.TreeMap<>(c.overrides()));
+            setup.put("consumer_decodes_user_state", c.decodeUserState());
             setup.put("broker", c.bootstrap() == null ? "embedded" : c.bootstrap());
             setup.put("interactions_partitions", topics.interactions().partitions());
             setup.put("cores", Runtime.getRuntime().availableProcessors());
@@ -262,14 +273,22 @@ public final class StreamsBenchmark {
                 topics.interactions().valueSerde().serializer());
     }
 
-    private static KafkaConsumer<Long, UserState> consumer(String bootstrap, Topics topics) {
+    /**
+     * The measuring consumer: {@code read_committed}, manually assigned. Unless {@code decode} it keeps
+     * the value as bytes: latency needs only the header, and Avro-decoding every record (embedding and
+     * window) on the 2 shared cores would slow the topology it measures.
+     */
+    private static KafkaConsumer<Long, ?> consumer(String bootstrap, Topics topics, boolean decode) {
         Map<String, Object> p = new HashMap<>();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-        KafkaConsumer<Long, UserState> c = new KafkaConsumer<>(p, topics.userState().keySerde().deserializer(),
-                topics.userState().valueSerde().deserializer());
+        KafkaConsumer<Long, ?> c = decode
+                ? new KafkaConsumer<Long, UserState>(p, topics.userState().keySerde().deserializer(),
+                        topics.userState().valueSerde().deserializer())
+                : new KafkaConsumer<Long, byte[]>(p, topics.userState().keySerde().deserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         List<TopicPartition> parts = new ArrayList<>();
         for (int i = 0; i < topics.userState().partitions(); i++) parts.add(new TopicPartition(topics.userState().name(), i));
         c.assign(parts); // no group: no rebalance delay before the first record
