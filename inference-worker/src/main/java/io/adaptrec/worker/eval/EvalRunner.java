@@ -129,21 +129,13 @@ public final class EvalRunner {
         double ndcg5 = 0;
         double ndcg20 = 0;
         int valid = 0;
-        for (int from = 0; from < cases.size(); from += config.batchSize()) {
-            List<EvalCase> batch = cases.subList(from, Math.min(cases.size(), from + config.batchSize()));
-            float[][] scores = score(rec, batch);
-            for (int q = 0; q < batch.size(); q++) {
-                EvalCase c = batch.get(q);
-                float[] row = scores != null && q < scores.length ? scores[q] : null;
-                int rank = Metrics.rank(row, c.targetIndex(), c.query().candidates().length);
-                if (rank != Metrics.INVALID) {
-                    valid++;
-                }
-                hr1 += Metrics.hit(rank, 1);
-                ndcg5 += Metrics.ndcg(rank, 5);
-                ndcg20 += Metrics.ndcg(rank, 20);
+        for (int rank : ranks(rec, cases, progress)) {
+            if (rank != Metrics.INVALID) {
+                valid++;
             }
-            progress.step(batch.size());
+            hr1 += Metrics.hit(rank, 1);
+            ndcg5 += Metrics.ndcg(rank, 5);
+            ndcg20 += Metrics.ndcg(rank, 20);
         }
         double n = cases.size();
         Map<String, Double> m = new LinkedHashMap<>();
@@ -157,18 +149,29 @@ public final class EvalRunner {
     private Map<String, Double> evaluateFull(Recommender rec, List<EvalCase> cases) {
         double hr10 = 0;
         double ndcg10 = 0;
+        for (int rank : ranks(rec, cases, null)) {
+            hr10 += Metrics.hit(rank, 10);
+            ndcg10 += Metrics.ndcg(rank, 10);
+        }
+        return Map.of(EvalReport.HR10_FULL, hr10 / cases.size(), EvalReport.NDCG10_FULL, ndcg10 / cases.size());
+    }
+
+    /** The target's rank in every case (or {@link Metrics#INVALID}), scored in batches. */
+    private int[] ranks(Recommender rec, List<EvalCase> cases, Progress progress) {
+        int[] ranks = new int[cases.size()];
         for (int from = 0; from < cases.size(); from += config.batchSize()) {
             List<EvalCase> batch = cases.subList(from, Math.min(cases.size(), from + config.batchSize()));
             float[][] scores = score(rec, batch);
             for (int q = 0; q < batch.size(); q++) {
                 EvalCase c = batch.get(q);
                 float[] row = scores != null && q < scores.length ? scores[q] : null;
-                int rank = Metrics.rank(row, c.targetIndex(), c.query().candidates().length);
-                hr10 += Metrics.hit(rank, 10);
-                ndcg10 += Metrics.ndcg(rank, 10);
+                ranks[from + q] = Metrics.rank(row, c.targetIndex(), c.query().candidates().length);
+            }
+            if (progress != null) {
+                progress.step(batch.size());
             }
         }
-        return Map.of(EvalReport.HR10_FULL, hr10 / cases.size(), EvalReport.NDCG10_FULL, ndcg10 / cases.size());
+        return ranks;
     }
 
     private static float[][] score(Recommender rec, List<EvalCase> batch) {
