@@ -1,5 +1,6 @@
 package io.adaptrec.infra;
 
+import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;

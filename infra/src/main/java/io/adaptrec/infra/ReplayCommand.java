@@ -2,6 +2,7 @@ package io.adaptrec.infra;
 
 import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.Topics;
+import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
 import java.io.PrintWriter;

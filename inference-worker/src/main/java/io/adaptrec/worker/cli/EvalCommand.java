@@ -1,8 +1,7 @@
 package io.adaptrec.worker.cli;
 
 import io.adaptrec.worker.data.Dataset;
-import io.adaptrec.worker.data.Datasets;
-import io.adaptrec.worker.data.LoadOptions;
+import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.eval.EvalConfig;
 import io.adaptrec.worker.eval.EvalReport;
 import io.adaptrec.worker.eval.EvalRunner;
@@ -36,8 +35,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--dataset", required = true, description = "movielens | generic | synthetic")
     String dataset;
 
-    @Option(names = "--data-dir", description = "Dataset directory (not needed for synthetic).")
-    Path dataDir;
+    @Mixin
+    DatasetOptions input = new DatasetOptions();
 
     @Option(names = "--protocol", defaultValue = "llara", description = "llara | loo | both (default: ${DEFAULT-VALUE}).")
     String protocol;
@@ -84,7 +83,7 @@ public final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("unknown variant '" + v + "'");
             }
         }
-        Dataset data = Datasets.load(dataset, dataDir, LoadOptions.defaults()).dataset();
+        Dataset data = input.load(DatasetKind.parse(dataset)).dataset();
         List<Protocol> protocols = protocol.equalsIgnoreCase("both")
                 ? List.of(Protocol.LLARA, Protocol.LOO) : List.of(Protocol.parse(protocol));
         EvalConfig cfg = new EvalConfig(LongStream.rangeClosed(1, seeds).boxed().toList(),

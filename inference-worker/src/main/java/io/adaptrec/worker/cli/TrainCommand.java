@@ -1,8 +1,7 @@
 package io.adaptrec.worker.cli;
 
 import io.adaptrec.worker.data.Dataset;
-import io.adaptrec.worker.data.Datasets;
-import io.adaptrec.worker.data.LoadOptions;
+import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.eval.Protocol;
 import io.adaptrec.worker.eval.Split;
 import io.adaptrec.worker.eval.TrainingData;
@@ -25,8 +24,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dataset", required = true, description = "movielens | generic | synthetic")
     String dataset;
 
-    @Option(names = "--data-dir", description = "Dataset directory (not needed for synthetic).")
-    Path dataDir;
+    @Mixin
+    DatasetOptions input = new DatasetOptions();
 
     @Option(names = "--out", required = true, description = "Model directory to write.")
     Path out;
@@ -44,7 +43,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Runtime.configureDjl();
-        Dataset data = Datasets.load(dataset, dataDir, LoadOptions.defaults()).dataset();
+        Dataset data = input.load(DatasetKind.parse(dataset)).dataset();
         Protocol p = Protocol.parse(protocol);
         Split split = Split.create(data, p);
         System.out.println(split.summary());

@@ -1,4 +1,4 @@
-package io.adaptrec.infra;
+package io.adaptrec.worker.cli;
 
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.Datasets;
@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
  */
 public final class DatasetOptions {
   /** The launcher passes the repository root, so defaults do not depend on the working directory. */
-  static final String HOME_PROPERTY = "adaptrec.home";
+  public static final String HOME_PROPERTY = "adaptrec.home";
 
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Dataset directory. Default for movielens: ../shared/datasets/ml-100k relative to the repository root; "
@@ -47,12 +47,12 @@ public final class DatasetOptions {
   Long seed;
 
   /** ../shared/datasets/ml-100k next to the repository (or the working directory without the launcher). */
-  static Path defaultMovieLensDir() {
+  public static Path defaultMovieLensDir() {
     return Path.of(System.getProperty(HOME_PROPERTY, ".")).toAbsolutePath().resolve("../shared/datasets/ml-100k").normalize();
   }
 
   /** The synthetic world from the defaults and whatever size options were given. */
-  SyntheticConfig synthetic() {
+  public SyntheticConfig synthetic() {
     SyntheticConfig d = SyntheticConfig.defaults();
     SyntheticConfig c = d.withSize(users != null ? users : d.users(), items != null ? items : d.items(),
         minEvents != null ? minEvents : d.minEventsPerUser(), maxEvents != null ? maxEvents : d.maxEventsPerUser());
@@ -60,7 +60,7 @@ public final class DatasetOptions {
   }
 
   /** The directory to read for {@code kind}, or null for synthetic data. */
-  Path directory(DatasetKind kind) {
+  public Path directory(DatasetKind kind) {
     return switch (kind) {
       case SYNTHETIC -> null;
       case MOVIELENS -> dataDir != null ? dataDir : defaultMovieLensDir();
@@ -77,7 +77,7 @@ public final class DatasetOptions {
    * Checks the options for {@code kind} without reading any data, so a command can fail on a typo
    * before it starts or contacts anything.
    */
-  LoadOptions validate(DatasetKind kind) {
+  public LoadOptions validate(DatasetKind kind) {
     Path dir = directory(kind);
     if (dir != null && !Files.isDirectory(dir)) {
       throw new IllegalArgumentException("dataset directory " + dir + " does not exist"
@@ -93,7 +93,7 @@ public final class DatasetOptions {
     return LoadOptions.defaults().withLenient(lenient).withTimestampUnit(unit).withSynthetic(synthetic());
   }
 
-  LoadResult load(DatasetKind kind) {
+  public LoadResult load(DatasetKind kind) {
     return Datasets.load(kind, directory(kind), validate(kind));
   }
 }
