@@ -27,12 +27,25 @@ public final class ModelOptions {
     @Option(names = "--train-seed", defaultValue = "42", description = "Training seed (default: ${DEFAULT-VALUE}).")
     int seed;
 
+    @Option(names = "--dropout", description = "Dropout on attention and residual branches while training "
+            + "(default: the RecLMConfig default).")
+    Float dropout;
+
+    @Option(names = "--prompts-per-user", description = "Training prompts sampled per user and epoch in stages B "
+            + "and C (default: the TrainConfig default).")
+    Integer promptsPerUser;
+
+    @Option(names = "--train-judge-items", description = "Known items on which stage C judges each pool member "
+            + "when it re-selects demonstrations (default: the TrainConfig default).")
+    Integer judgeItems;
+
     @Option(names = "--m", defaultValue = "5", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m;
 
     RecLMConfig model() {
         RecLMConfig d = RecLMConfig.small();
-        return new RecLMConfig(dModel, heads, layers, d.maxLen(), d.dropout(), true, loraRank, 2f * loraRank, false);
+        float p = dropout != null ? dropout : d.dropout();
+        return new RecLMConfig(dModel, heads, layers, d.maxLen(), p, true, loraRank, 2f * loraRank, false);
     }
 
     TrainConfig training(long seedOverride) {
@@ -42,6 +55,12 @@ public final class ModelOptions {
                 throw new IllegalArgumentException("--epochs needs four numbers A,B,C,S, got " + epochs.length);
             }
             t = t.withEpochs(epochs[0], epochs[1], epochs[2], epochs[3]);
+        }
+        if (judgeItems != null) {
+            t = t.withJudgeItems(judgeItems);
+        }
+        if (promptsPerUser != null) {
+            t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);
         }
         return t;
     }

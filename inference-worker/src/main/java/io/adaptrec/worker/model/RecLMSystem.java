@@ -85,10 +85,10 @@ public final class RecLMSystem implements AutoCloseable {
         trainer.trainPrompts(lm, seqs, rec, afterA.selector, Strategy.SIMILARITY, false, tc.promptEpochs());
         // The base is final from here on: rebuild stage 1 on its embeddings, then adapt with LoRA.
         RecLMSystem sys = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-        // Re-selection inside training judges pool members on one known item: thousands of training
-        // prompts per epoch make three 3x slower (measured: 9 s -> 200 s an epoch on a loaded box),
-        // while serving-time selection (a few hundred users) can afford the steadier 3-item judgement.
-        RecLMSystem judge = sys.withSelection(new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), 1));
+        // Re-selection inside training judges pool members on tc.judgeItems() known items: it scores
+        // (N + 1) x judgeItems prompts per training prompt, so its cost grows linearly with them.
+        RecLMSystem judge = sys.withSelection(
+                new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), tc.judgeItems()));
         trainer.trainPrompts(lm, seqs, rec, judge.selector, Strategy.ADAPTIVE, true, tc.loraEpochs());
         sys.selector.invalidate();
         return sys;

@@ -141,7 +141,7 @@ public final class RecLMTrainer {
         }
         List<String> bad = new ArrayList<>();
         for (var p : lm.net().getParameters().values()) {
-            if (!Float.isFinite(p.getArray().abs().sum().getFloat())) {
+            if (!finite(p.getArray())) {
                 bad.add(p.getName());
             }
         }
@@ -156,12 +156,12 @@ public final class RecLMTrainer {
     /** Applies the optimiser step unless a gradient is non-finite; then the gradients are cleared. */
     private void safeStep(Trainer tr, LanguageModel lm) {
         for (var p : lm.net().getParameters().values()) {
-            NDArray a = p.getArray();
-            if (a.hasGradient() && !Float.isFinite(a.getGradient().abs().sum().getFloat())) {
+            if (!finiteGradient(p.getArray())) {
                 for (var q : lm.net().getParameters().values()) {
                     if (q.getArray().hasGradient()) {
-                        NDArray g = q.getArray().getGradient();
-                        g.set(new float[(int) g.size()]);
+                        try (NDArray g = q.getArray().getGradient()) {
+                            g.set(new float[(int) g.size()]);
+                        }
                     }
                 }
                 skipped++;
@@ -344,6 +344,28 @@ public final class RecLMTrainer {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * Whether every element is finite. The temporaries are closed here: an op on a parameter or its
+     * gradient attaches its result to the model's manager, which lives as long as the model, so
+     * leaving them open leaked a parameter-sized array per parameter and step (RSS 12 GB after 60 stage-A epochs).
+     */
+    static boolean finite(NDArray a) {
+        try (NDArray abs = a.abs(); NDArray sum = abs.sum()) {
+            return Float.isFinite(sum.getFloat());
+        }
+    }
+
+    /** As {@link #finite} for a parameter's gradient (true without one); the PyTorch engine hands out a
+     *  new handle on every {@code getGradient()}, attached to the model's manager, so it is closed too. */
+    static boolean finiteGradient(NDArray parameter) {
+        if (!parameter.hasGradient()) {
+            return true;
+        }
+        try (NDArray g = parameter.getGradient()) {
+            return finite(g);
+        }
+    }
 
     /** Mean negative log-likelihood of {@code target (N)} under {@code logits (N, K)}. */
     static NDArray crossEntropy(NDArray logits, NDArray target) {

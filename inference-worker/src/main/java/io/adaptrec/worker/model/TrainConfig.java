@@ -19,10 +19,13 @@ package io.adaptrec.worker.model;
  * @param candWeight    weight of the softmax over the prompt's candidates, next to the full-catalogue one
  * @param lmWeight      weight of the language-model loss on demonstration and history items
  * @param sasrecEpochs  epochs of the SASRec baseline
+ * @param judgeItems    stage C: most recent known items on which the model judges each pool member
+ *                      when it re-selects demonstrations (serving uses DemoSelector.Config's own)
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
-                          int negatives, float candWeight, float lmWeight, int sasrecEpochs) {
+                          int negatives, float candWeight, float lmWeight, int sasrecEpochs,
+                          int judgeItems) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -35,6 +38,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         range("historyLen", historyLen, 1, 200);
         range("negatives", negatives, 0, 1000);
         range("sasrecEpochs", sasrecEpochs, 0, 1000);
+        range("judgeItems", judgeItems, 1, 5);
         if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
             throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
         }
@@ -43,28 +47,41 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         }
     }
 
+    /** A schedule whose stage-C judge uses the single most recent known item. */
+    public TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs, int promptsPerUser,
+                       int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
+                       float lmWeight, int sasrecEpochs) {
+        this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
+                negatives, candWeight, lmWeight, sasrecEpochs, 1);
+    }
+
     public static TrainConfig defaults() {
         return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 20);
     }
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems);
+    }
+
+    public TrainConfig withJudgeItems(int items) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items);
     }
 
     private static void range(String key, int v, int min, int max) {

@@ -3,6 +3,7 @@ package io.adaptrec.worker.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.nn.Parameter;
 import io.adaptrec.worker.selection.DemoSelector;
 import io.adaptrec.worker.selection.SimilarUsers;
@@ -171,6 +172,28 @@ class LanguageModelTest {
             long grown = rssKb() - before;
             assertThat(grown).as("RSS growth in KiB over 3,840 predictions").isLessThan(40_000);
         }
+    }
+
+    @Test
+    void trainingEpochsLeaveNoArraysBehindInTheModel() {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 6)) {
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining(), line -> { });
+            Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+            int[] prefix = RecLMSystem.sequencePrefix(vocab);
+            trainer.trainSequences(lm, seqs, prefix, 1, 1e-3f);
+            int afterOne = managedArrays(lm);
+            trainer.trainSequences(lm, seqs, prefix, 1, 1e-3f);
+            int perCall = managedArrays(lm) - afterOne;
+            trainer.trainSequences(lm, seqs, prefix, 8, 1e-3f);
+            int perEightEpochs = managedArrays(lm) - afterOne - perCall;
+            // whatever a trainer keeps (optimiser state) is per call, never per step or epoch
+            assertThat(perEightEpochs).as("arrays left in the model's manager by 8 epochs (1 epoch: %d)", perCall)
+                    .isLessThanOrEqualTo(perCall);
+        }
+    }
+
+    static int managedArrays(LanguageModel lm) {
+        return ((BaseNDManager) lm.djlModel().getNDManager()).getManagedArrays().size();
     }
 
     static long rssKb() {
