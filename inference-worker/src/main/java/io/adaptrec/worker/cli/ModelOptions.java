@@ -39,6 +39,10 @@ public final class ModelOptions {
             + "when it re-selects demonstrations (default: the TrainConfig default).")
     Integer judgeItems;
 
+    @Option(names = "--weight-decay", description = "Decoupled weight decay (AdamW); 0 trains with Adam "
+            + "(default: the TrainConfig default).")
+    Float weightDecay;
+
     @Option(names = "--m", defaultValue = "5", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m;
 
@@ -55,6 +59,9 @@ public final class ModelOptions {
                 throw new IllegalArgumentException("--epochs needs four numbers A,B,C,S, got " + epochs.length);
             }
             t = t.withEpochs(epochs[0], epochs[1], epochs[2], epochs[3]);
+        }
+        if (weightDecay != null) {
+            t = t.withWeightDecay(weightDecay);
         }
         if (judgeItems != null) {
             t = t.withJudgeItems(judgeItems);

@@ -38,6 +38,19 @@ public final class RecLMTrainer {
 
     private final TrainConfig cfg;
     private final Consumer<String> log;
+    private EpochListener listener = (stage, epoch) -> { };
+
+    /** Called after every epoch of every stage, e.g. to track validation quality as training goes. */
+    @FunctionalInterface
+    public interface EpochListener {
+        /** @param stage "A", "B" or "C"; @param epoch 1-based epoch within that stage */
+        void afterEpoch(String stage, int epoch);
+    }
+
+    public RecLMTrainer onEpoch(EpochListener l) {
+        this.listener = java.util.Objects.requireNonNull(l, "listener");
+        return this;
+    }
 
     public RecLMTrainer(TrainConfig cfg, Consumer<String> log) {
         this.cfg = cfg;
@@ -88,6 +101,7 @@ public final class RecLMTrainer {
                 }
                 log.accept(String.format("  stage A epoch %d/%d: loss %.4f (%d windows, %.1fs)",
                         ep + 1, epochs, sum / steps, windows.size(), (System.nanoTime() - t0) / 1e9));
+                listener.afterEpoch("A", ep + 1);
             }
         }
     }
@@ -233,6 +247,7 @@ public final class RecLMTrainer {
                 log.accept(String.format("  stage %s epoch %d/%d: loss %.4f (%d prompts, select %.1fs, train %.1fs)",
                         stage, ep + 1, epochs, sum / Math.max(1, steps), examples.size(), (tSel - t0) / 1e9,
                         (System.nanoTime() - tSel) / 1e9));
+                listener.afterEpoch(lora ? "C" : "B", ep + 1);
             }
         }
         if (lora) {
@@ -372,10 +387,14 @@ public final class RecLMTrainer {
         return logits.logSoftmax(-1).gather(target.expandDims(-1), -1).neg().mean();
     }
 
-    private static Trainer newTrainer(LanguageModel lm, float lr) {
+    private Trainer newTrainer(LanguageModel lm, float lr) {
+        Optimizer opt = cfg.weightDecay() > 0
+                ? Optimizer.adamW().optLearningRateTracker(Tracker.fixed(lr)).optWeightDecays(cfg.weightDecay())
+                        .optClipGrad(1f).build()
+                : Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).optClipGrad(1f).build();
         DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())   // unused: own losses above
                 .optDevices(new Device[] {Device.cpu()})
-                .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).optClipGrad(1f).build());
+                .optOptimizer(opt);
         return lm.djlModel().newTrainer(tc);
     }
 

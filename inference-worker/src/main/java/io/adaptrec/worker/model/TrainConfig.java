@@ -21,11 +21,12 @@ package io.adaptrec.worker.model;
  * @param sasrecEpochs  epochs of the SASRec baseline
  * @param judgeItems    stage C: most recent known items on which the model judges each pool member
  *                      when it re-selects demonstrations (serving uses DemoSelector.Config's own)
+ * @param weightDecay   decoupled weight decay (AdamW) in every stage; 0 trains with plain Adam
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
-                          int judgeItems) {
+                          int judgeItems, float weightDecay) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -42,17 +43,20 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
             throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
         }
+        if (!(weightDecay >= 0 && weightDecay < 1)) {
+            throw new IllegalArgumentException("weightDecay must be in [0, 1), got " + weightDecay);
+        }
         if (!(candWeight >= 0) || !(lmWeight >= 0)) {
             throw new IllegalArgumentException("candWeight and lmWeight must be >= 0");
         }
     }
 
-    /** A schedule whose stage-C judge uses the single most recent known item. */
+    /** A schedule whose stage-C judge uses the single most recent known item, trained with plain Adam. */
     public TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs, int promptsPerUser,
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1);
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f);
     }
 
     public static TrainConfig defaults() {
@@ -61,27 +65,32 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay);
+    }
+
+    public TrainConfig withWeightDecay(float wd) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd);
     }
 
     private static void range(String key, int v, int min, int max) {
