@@ -192,6 +192,42 @@ class LanguageModelTest {
         }
     }
 
+    @Test
+    void equalSeedsTrainBitIdenticalModelsWithDropoutOn() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        RecLMConfig withDropout = Fixtures.tinyConfig().withDropout(0.2f);
+        Map<String, float[]> first = trainAll(withDropout, seqs);
+        Map<String, float[]> second = trainAll(withDropout, seqs);
+        for (String k : first.keySet()) {
+            assertThat(second.get(k)).as(k).containsExactly(first.get(k));
+        }
+    }
+
+    /** Stages A, B and C (adaptive re-selection) from a fresh model seeded 9; every parameter after. */
+    private Map<String, float[]> trainAll(RecLMConfig cfg, Map<Long, long[]> seqs) {
+        try (LanguageModel lm = LanguageModel.create(cfg, vocab, 9)) {
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining(), line -> { });
+            trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 3e-3f);
+            trainer.trainPrompts(lm, seqs, template, selector(lm, seqs), Strategy.SIMILARITY, false, 1);
+            trainer.trainPrompts(lm, seqs, template, selector(lm, seqs), Strategy.ADAPTIVE, true, 1);
+            return snapshot(lm.parameters(true));
+        }
+    }
+
+    @Test
+    void theEpochListenerHearsEveryEpochOfEveryStage() {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 7)) {
+            List<String> heard = new ArrayList<>();
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining(), line -> { })
+                    .onEpoch((stage, epoch) -> heard.add(stage + epoch));
+            Map<Long, long[]> seqs = Fixtures.sequences(20, 10, 4);
+            trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 1e-3f);
+            trainer.trainPrompts(lm, seqs, PromptTemplate.resource(PromptTemplate.RECOMMENDATION),
+                    selector(lm, seqs), Strategy.SIMILARITY, false, 1);
+            assertThat(heard).containsExactly("A1", "A2", "B1");
+        }
+    }
+
     static int managedArrays(LanguageModel lm) {
         return ((BaseNDManager) lm.djlModel().getNDManager()).getManagedArrays().size();
     }
