@@ -215,6 +215,30 @@ class LanguageModelTest {
     }
 
     @Test
+    void aStageALossSpikeRollsTheWeightsBackToTheLastGoodEpoch() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        int[] prefix = RecLMSystem.sequencePrefix(vocab);
+        try (LanguageModel calm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 8);
+             LanguageModel wild = LanguageModel.create(Fixtures.tinyConfig(), vocab, 8)) {
+            RecLMTrainer normal = new RecLMTrainer(Fixtures.tinyTraining(), line -> { });
+            normal.trainSequences(calm, seqs, prefix, 6, 3e-3f);
+            assertThat(normal.rollbacks()).as("rollbacks at a sane learning rate").isZero();
+
+            List<Double> losses = new ArrayList<>();
+            RecLMTrainer diverging = new RecLMTrainer(Fixtures.tinyTraining(), line -> {
+                if (line.contains("stage A epoch") && !line.contains("warning")) {
+                    losses.add(Double.parseDouble(line.replaceAll(".*loss ([0-9.]+|NaN|Infinity).*", "$1")));
+                }
+            });
+            diverging.trainSequences(wild, seqs, prefix, 12, 0.9f);   // Adam at lr 0.9 overshoots
+            assertThat(diverging.rollbacks()).as("rollbacks at lr 0.9, losses %s", losses).isPositive();
+            for (Parameter p : wild.parameters(false).values()) {
+                assertThat(RecLMTrainer.finite(p.getArray())).as(p.getName()).isTrue();
+            }
+        }
+    }
+
+    @Test
     void theEpochListenerHearsEveryEpochOfEveryStage() {
         try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 7)) {
             List<String> heard = new ArrayList<>();
