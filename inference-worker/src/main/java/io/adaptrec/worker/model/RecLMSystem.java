@@ -72,13 +72,19 @@ public final class RecLMSystem implements AutoCloseable {
     /** As {@link #train(TrainingData, RecLMConfig, TrainConfig, Consumer)} with explicit stage-2 settings. */
     public static RecLMSystem train(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, DemoSelector.Config sc,
                                     Consumer<String> log) {
+        return train(data, modelCfg, tc, sc, log, (stage, epoch, model) -> { });
+    }
+
+    /** As above, calling {@code listener} after every epoch of every stage (e.g. for validation curves). */
+    public static RecLMSystem train(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, DemoSelector.Config sc,
+                                    Consumer<String> log, RecLMTrainer.EpochListener listener) {
         Map<Long, long[]> seqs = sequences(data);
         Vocabulary vocab = Vocabulary.build(data.catalogue(), templateWords());
         LanguageModel lm = LanguageModel.create(modelCfg, vocab, tc.seed());
         log.accept(String.format("RecLM: %d users, %d interactions, vocabulary %d (%d items), %d parameters",
                 seqs.size(), data.interactionCount(), vocab.size(), vocab.itemCount(),
                 lm.parameters(false).values().stream().mapToLong(p -> p.getArray().size()).sum()));
-        RecLMTrainer trainer = new RecLMTrainer(tc, log);
+        RecLMTrainer trainer = new RecLMTrainer(tc, log).onEpoch(listener);
         PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
         trainer.trainSequences(lm, seqs, sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
         RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());

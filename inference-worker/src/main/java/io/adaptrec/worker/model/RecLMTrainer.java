@@ -38,13 +38,17 @@ public final class RecLMTrainer {
 
     private final TrainConfig cfg;
     private final Consumer<String> log;
-    private EpochListener listener = (stage, epoch) -> { };
+    private EpochListener listener = (stage, epoch, lm) -> { };
 
     /** Called after every epoch of every stage, e.g. to track validation quality as training goes. */
     @FunctionalInterface
     public interface EpochListener {
-        /** @param stage "A", "B" or "C"; @param epoch 1-based epoch within that stage */
-        void afterEpoch(String stage, int epoch);
+        /**
+         * @param stage "A", "B" or "C"
+         * @param epoch 1-based epoch within that stage
+         * @param lm    the model being trained (stage C: with its adapter enabled)
+         */
+        void afterEpoch(String stage, int epoch, LanguageModel lm);
     }
 
     public RecLMTrainer onEpoch(EpochListener l) {
@@ -120,7 +124,7 @@ public final class RecLMTrainer {
                     good = trainableWeights(lm);
                     goodLoss = loss;
                 }
-                listener.afterEpoch("A", ep + 1);
+                listener.afterEpoch("A", ep + 1, lm);
             }
         } finally {
             tr.close();
@@ -296,7 +300,7 @@ public final class RecLMTrainer {
                 log.accept(String.format("  stage %s epoch %d/%d: loss %.4f (%d prompts, select %.1fs, train %.1fs)",
                         stage, ep + 1, epochs, sum / Math.max(1, steps), examples.size(), (tSel - t0) / 1e9,
                         (System.nanoTime() - tSel) / 1e9));
-                listener.afterEpoch(lora ? "C" : "B", ep + 1);
+                listener.afterEpoch(lora ? "C" : "B", ep + 1, lm);
             }
         }
         if (lora) {

@@ -243,7 +243,7 @@ class LanguageModelTest {
         try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 7)) {
             List<String> heard = new ArrayList<>();
             RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining(), line -> { })
-                    .onEpoch((stage, epoch) -> heard.add(stage + epoch));
+                    .onEpoch((stage, epoch, model) -> heard.add(stage + epoch));
             Map<Long, long[]> seqs = Fixtures.sequences(20, 10, 4);
             trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 1e-3f);
             trainer.trainPrompts(lm, seqs, PromptTemplate.resource(PromptTemplate.RECOMMENDATION),

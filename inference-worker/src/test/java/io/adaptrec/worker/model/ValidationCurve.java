@@ -4,6 +4,7 @@ import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.Datasets;
 import io.adaptrec.worker.data.LoadOptions;
 import io.adaptrec.worker.eval.EvalCase;
+import io.adaptrec.worker.eval.Metrics;
 import io.adaptrec.worker.eval.Protocol;
 import io.adaptrec.worker.eval.Query;
 import io.adaptrec.worker.eval.Split;
@@ -13,13 +14,14 @@ import io.adaptrec.worker.selection.Strategy;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Tuning driver (not a unit test): trains RecLM once on ML-100K and prints validation HR@1 after
- * epochs of every stage ("VAL A10 NONE 0.4504 ..."), to see where a stage starts to overfit.
- * Args: seqEpochs promptEpochs loraEpochs dropout. System properties: ml100k (dataset dir),
- * protocol (llara), seed (42), wd (weight decay, 0), every (stage-A epochs between reports, 2).
- * Run: java -cp "inference-worker/target/test-classes:inference-worker/target/classes:$CP"
+ * Tuning driver (not a unit test): trains RecLM once on ML-100K through {@link RecLMSystem#train} and
+ * prints validation HR@1 after epochs of every stage ("VAL A10 NONE 0.4504 ..."), to see where a
+ * stage starts to overfit. Args: seqEpochs promptEpochs loraEpochs dropout. System properties:
+ * ml100k (dataset dir), protocol (llara), seed (42), wd (weight decay, 0), every (stage-A epochs
+ * between reports, 2). Run: java -cp "inference-worker/target/test-classes:inference-worker/target/classes:$CP"
  * io.adaptrec.worker.model.ValidationCurve 30 8 4 0.1
  */
 public final class ValidationCurve {
@@ -38,37 +40,27 @@ public final class ValidationCurve {
         for (long s = 1; s <= 3; s++) {
             cases.add(split.validationCases(s));
         }
-        var seqs = RecLMSystem.sequences(td);
-        Vocabulary vocab = Vocabulary.build(td.catalogue(), RecLMSystem.templateWords());
-        LanguageModel lm = LanguageModel.create(mc, vocab, tc.seed());
+        Map<Long, long[]> seqs = RecLMSystem.sequences(td);
         DemoSelector.Config sc = DemoSelector.Config.defaults();
-        RecLMSystem[] sys = {new RecLMSystem(lm, seqs, sc, tc.historyLen())};
         int every = Integer.getInteger("every", 2);
-        RecLMTrainer trainer = new RecLMTrainer(tc, System.out::println).onEpoch((stage, ep) -> {
+        RecLMSystem trained = RecLMSystem.train(td, mc, tc, sc, System.out::println, (stage, ep, lm) -> {
             if (stage.equals("A") && ep % every != 0) {
                 return;
             }
+            // a fresh view on the live model: stage 1 on its current embeddings, nothing cached
+            RecLMSystem now = new RecLMSystem(lm, seqs, sc, tc.historyLen());
             StringBuilder line = new StringBuilder("VAL " + stage + ep);
             List<Strategy> strategies = stage.equals("A") ? List.of(Strategy.NONE)
                     : List.of(Strategy.NONE, Strategy.SIMILARITY, Strategy.ADAPTIVE);
             for (Strategy st : strategies) {
-                line.append(String.format("  %s %.4f", st, hitRate(sys[0], cases, st, tc.m())));
+                line.append(String.format("  %s %.4f", st, hitRate(now, cases, st, tc.m())));
             }
-            sys[0].selector().invalidate();
             System.out.println(line);
         });
-        PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
-        trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
-        sys[0] = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-        trainer.trainPrompts(lm, seqs, rec, sys[0].selector(), Strategy.SIMILARITY, false, tc.promptEpochs());
-        sys[0] = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-        RecLMSystem judge = sys[0].withSelection(new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(),
-                tc.judgeItems()));
-        trainer.trainPrompts(lm, seqs, rec, judge.selector(), Strategy.ADAPTIVE, true, tc.loraEpochs());
-        lm.close();
+        trained.close();
     }
 
-    /** HR@1 with pessimistic ties, pooled over the seeds' cases. */
+    /** HR@1 with pessimistic ties ({@link Metrics#rank}), pooled over the seeds' cases. */
     static double hitRate(RecLMSystem sys, List<List<EvalCase>> seeds, Strategy st, int m) {
         int hits = 0;
         int n = 0;
@@ -77,19 +69,11 @@ public final class ValidationCurve {
             float[][] scores = sys.score(qs, st, st == Strategy.NONE ? 0 : m);
             for (int i = 0; i < cs.size(); i++) {
                 long[] c = qs.get(i).candidates();
-                float target = Float.NaN;
-                for (int j = 0; j < c.length; j++) {
-                    if (c[j] == cs.get(i).target()) {
-                        target = scores[i][j];
-                    }
+                int target = 0;
+                while (c[target] != cs.get(i).target()) {
+                    target++;
                 }
-                boolean top = true;
-                for (int j = 0; j < c.length; j++) {
-                    if (c[j] != cs.get(i).target() && scores[i][j] >= target) {
-                        top = false;
-                    }
-                }
-                hits += top ? 1 : 0;
+                hits += (int) Metrics.hit(Metrics.rank(scores[i], target, c.length), 1);
                 n++;
             }
         }
