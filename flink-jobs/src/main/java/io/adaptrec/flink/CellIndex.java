@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The in-memory working set of one cell: the embeddings of every user in the cell's universe
- * (users whose coverage includes this cell), and the candidate lists of the users
- * the cell owns (whose home is this cell).
+ * The in-memory working set of one cell for one embedding version ({@link CellVersions} holds one
+ * per version): the embeddings of every user in the cell's universe (users whose coverage
+ * includes this cell and whose current embedding is in this version), and the candidate lists of
+ * the users the cell owns (whose home is this cell).
  *
  * <p>Invariant, per owned user v with candidate list C_v after every operation: C_v is the exact
  * top-|C_v| of the universe without v under (similarity desc, id asc), and

@@ -15,11 +15,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keyed by cell. Keyed state is the source of truth: {@code replicas} (user -> unit embedding, for
- * the cell's universe) and {@code owned} (user -> seq and candidate list, for users homed here).
- * A {@link CellIndex} per cell is a cache in front of it, rebuilt from state the first time a
- * cell is touched after a (re)start, because scanning a RocksDB MapState on every update would
- * deserialise the whole cell each time. Every operation writes through the entries it changed,
- * so a checkpoint never needs the cache.
+ * the cell's universe), {@code replica-versions} (user -> embedding version of that embedding) and
+ * {@code owned} (user -> seq, version and candidate list, for users homed here). A
+ * {@link CellVersions} per cell (one {@link CellIndex} per embedding version, so pools never mix
+ * versions) is a cache in front of it, rebuilt from state the first time a cell is touched after
+ * a (re)start, because scanning a RocksDB MapState on every update would deserialise the whole
+ * cell each time. Every operation writes through the entries it changed, so a checkpoint never
+ * needs the cache.
  */
 public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, PoolChange> {
   private static final long serialVersionUID = 1L;
@@ -30,6 +32,8 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
 
   public static final MapStateDescriptor<Long, float[]> REPLICAS =
       new MapStateDescriptor<>("replicas", Types.LONG, TypeInformation.of(float[].class));
+  public static final MapStateDescriptor<Long, String> REPLICA_VERSIONS =
+      new MapStateDescriptor<>("replica-versions", Types.LONG, Types.STRING);
   public static final MapStateDescriptor<Long, OwnedState> OWNED =
       new MapStateDescriptor<>("owned", Types.LONG, TypeInformation.of(OwnedState.class));
 
@@ -37,8 +41,9 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   private final int capacity;
 
   private transient MapState<Long, float[]> replicas;
+  private transient MapState<Long, String> replicaVersions;
   private transient MapState<Long, OwnedState> owned;
-  private transient Map<Integer, CellIndex> cache;
+  private transient Map<Integer, CellVersions> cache;
   private transient Counter dimensionMismatches;
   private transient long rescans;
 
@@ -50,6 +55,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   @Override
   public void open(OpenContext openContext) {
     replicas = getRuntimeContext().getMapState(REPLICAS);
+    replicaVersions = getRuntimeContext().getMapState(REPLICA_VERSIONS);
     owned = getRuntimeContext().getMapState(OWNED);
     cache = new HashMap<>();
     dimensionMismatches = getRuntimeContext().getMetricGroup().counter("dimensionMismatches");
@@ -60,28 +66,31 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   @Override
   public void processElement(CellEvent e, Context ctx, Collector<PoolChange> out) throws Exception {
     int cell = ctx.getCurrentKey();
-    CellIndex index = cache.get(cell);
+    CellVersions index = cache.get(cell);
     if (index == null) {
-      index = restore(e);
-      if (index == null) {
-        return; // a LEAVE/DELETE for a cell that never held anyone: nothing to do
-      }
+      index = restore(cell);
       cache.put(cell, index);
     }
     long before = index.rescans();
     if (e.kind() == CellEvent.UPSERT) {
-      if (e.vector().length != index.dim()) {
+      int dim = index.dim(e.embeddingVersion());
+      if (dim >= 0 && e.vector().length != dim) {
         dimensionMismatches.inc();
-        LOG.warn("user {}: embedding has {} dimensions, cell {} holds {}-dimensional embeddings; set embedding.dim to reject such records upstream",
-            e.userId(), e.vector().length, cell, index.dim());
+        LOG.warn("user {}: embedding has {} dimensions, cell {} holds {}-dimensional embeddings of version {}; set embedding.dim to reject such records upstream",
+            e.userId(), e.vector().length, cell, dim, e.embeddingVersion());
         return;
       }
       index.upsert(e.userId(), e.vector(), e.home() == cell, e.seq(), e.embeddingVersion());
       replicas.put(e.userId(), e.vector());
+      replicaVersions.put(e.userId(), e.embeddingVersion());
     } else {
+      if (!index.contains(e.userId())) {
+        return; // e.g. a LEAVE/DELETE for a cell that never held the user: nothing to do
+      }
       boolean wasOwned = index.owned(e.userId()) != null;
       index.remove(e.userId());
       replicas.remove(e.userId());
+      replicaVersions.remove(e.userId());
       if (wasOwned && e.kind() == CellEvent.DELETE) {
         out.collect(new PoolChange(e.userId(), e.seq(), "", new long[0], new float[0], true, e.producedAt()));
       }
@@ -106,17 +115,21 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     return rescans;
   }
 
-  /** Rebuilds the cell's cache from keyed state (empty on first use, full after a restore). */
-  private CellIndex restore(CellEvent e) throws Exception {
-    CellIndex index = null;
+  /**
+   * Rebuilds the cell's cache from keyed state (empty on first use, full after a restore). State
+   * written before pools were split by version has no {@code replica-versions}: it cannot be
+   * restored (which version a replica is in is not known), so this fails naming the fix.
+   */
+  private CellVersions restore(int cell) throws Exception {
+    CellVersions index = new CellVersions(poolSize, capacity);
     for (Map.Entry<Long, float[]> r : replicas.entries()) {
-      if (index == null) {
-        index = new CellIndex(r.getValue().length, poolSize, capacity);
+      String version = replicaVersions.get(r.getKey());
+      if (version == null) {
+        throw new IllegalStateException("cell " + cell + ": the replica of user " + r.getKey()
+            + " has no embedding version in state (state written before pools were kept per embedding version);"
+            + " start the job without this savepoint/checkpoint and let it re-read user-state from the earliest offset");
       }
-      index.restoreReplica(r.getKey(), r.getValue());
-    }
-    if (index == null) {
-      return e.kind() == CellEvent.UPSERT ? new CellIndex(e.vector().length, poolSize, capacity) : null;
+      index.restoreReplica(r.getKey(), version, r.getValue());
     }
     for (Map.Entry<Long, OwnedState> o : owned.entries()) {
       OwnedState s = o.getValue();

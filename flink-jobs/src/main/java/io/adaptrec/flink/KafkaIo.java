@@ -33,9 +33,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 /**
  * The job's Kafka edges: user-state (Confluent-format Avro, key = userId) in, user-pools out
  * (exactly-once, tombstone for a deleted pool), and dead-letter out (at-least-once) for user-state
- * records that cannot be decoded or pooled. Each pool record carries two headers that the
- * Avro value has no field for: the per-user emission version (a consumer can check that nothing
- * was lost or duplicated) and when the user-state change behind it was produced (freshness).
+ * records that cannot be decoded or pooled. Each pool record carries two headers: the per-user
+ * emission version (a consumer can check that nothing was lost or duplicated; also the value's
+ * {@code poolVersion} field, which a tombstone has no value for) and when the user-state change
+ * behind it was produced (freshness).
  */
 public final class KafkaIo {
   public static final String HEADER_POOL_VERSION = "adaptrec.pool-version";
@@ -210,7 +211,10 @@ public final class KafkaIo {
     }
   }
 
-  /** {@link PoolUpdate} to a SimilarUserPool record keyed by userId, with version and freshness headers. */
+  /**
+   * {@link PoolUpdate} to a SimilarUserPool record keyed by userId, with version and freshness
+   * headers; the value's {@code poolVersion} is the same number as the version header.
+   */
   static final class PoolSerializer implements KafkaRecordSerializationSchema<PoolUpdate> {
     private static final long serialVersionUID = 1L;
 
@@ -235,7 +239,13 @@ public final class KafkaIo {
         for (int i = 0; i < p.neighbourIds().length; i++) {
           neighbours.add(new Neighbour(p.neighbourIds()[i], p.similarities()[i]));
         }
-        value = values.serialize(topic, new SimilarUserPool(p.userId(), neighbours, p.embeddingVersion(), Instant.ofEpochMilli(p.updatedAt())));
+        value = values.serialize(topic, SimilarUserPool.newBuilder()
+            .setUserId(p.userId())
+            .setNeighbours(neighbours)
+            .setVersion(p.embeddingVersion())
+            .setUpdatedAt(Instant.ofEpochMilli(p.updatedAt()))
+            .setPoolVersion(p.version())
+            .build());
       }
       ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, p.updatedAt(), keys.serialize(topic, p.userId()), value);
       r.headers().add(HEADER_POOL_VERSION, ByteBuffer.allocate(8).putLong(p.version()).array());

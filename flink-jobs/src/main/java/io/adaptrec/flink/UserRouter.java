@@ -11,10 +11,10 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Keyed by user id. Decides whether a user-state record matters (eligible, embedding really
- * changed), numbers the change, and fans it out to the cells that must see it: UPSERT to the new
- * coverage, LEAVE to cells of the old coverage that are not in the new one, DELETE to the whole
- * old coverage when the user stops being pooled.
+ * Keyed by user id. Decides whether a user-state record matters (eligible, embedding or its
+ * embedding version really changed), numbers the change, and fans it out to the cells that must
+ * see it: UPSERT to the new coverage, LEAVE to cells of the old coverage that are not in the new
+ * one, DELETE to the whole old coverage when the user stops being pooled.
  *
  * <p>Keying by user keeps one user's changes in order all the way to every cell (one upstream
  * subtask per user, FIFO channels), which the cells' invariants rely on.
@@ -26,8 +26,9 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
   public static final OutputTag<Rejected> REJECTED = new OutputTag<>("rejected-user-state") {};
 
   /**
-   * Per-user routing state: the change counter, and the cells currently holding the user (home
-   * first; empty while the user is not pooled).
+   * Per-user routing state: the change counter, the cells currently holding the user (home
+   * first; empty while the user is not pooled), and a fingerprint of the embedding and its
+   * embedding version (see {@link #fingerprint(float[], String)}).
    */
   public record State(long seq, int[] cover, long fingerprint) {
     public int home() {
@@ -130,7 +131,8 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
       }
       return new Routed(events, new State(next, new int[0], 0L));
     }
-    long fp = Vectors.fingerprint(unit);
+    String version = in.embeddingVersion() == null ? "" : in.embeddingVersion();
+    long fp = fingerprint(unit, version);
     if (oldCover.length > 0 && prev.fingerprint() == fp) {
       return null;
     }
@@ -138,7 +140,7 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
     int[] cover = partitioner.coverage(in.userId(), unit);
     int home = cover[0];
     for (int c : cover) {
-      events.add(new CellEvent(c, CellEvent.UPSERT, in.userId(), unit, in.embeddingVersion(), home, next, in.producedAt()));
+      events.add(new CellEvent(c, CellEvent.UPSERT, in.userId(), unit, version, home, next, in.producedAt()));
     }
     for (int c : oldCover) {
       if (!contains(cover, c)) {
@@ -146,6 +148,21 @@ public class UserRouter extends KeyedProcessFunction<Long, UserUpdate, CellEvent
       }
     }
     return new Routed(events, new State(next, cover, fp));
+  }
+
+  /**
+   * Fingerprint of a unit embedding together with its embedding version: a record is routed again
+   * when either changes, so a user moving to a new version with a bit-identical vector still moves
+   * to that version's pools.
+   */
+  static long fingerprint(float[] unit, String version) {
+    long h = Vectors.fingerprint(unit);
+    for (int i = 0; i < version.length(); i++) {
+      h ^= version.charAt(i);
+      h *= 0x100000001b3L;
+      h ^= h >>> 29;
+    }
+    return h;
   }
 
   private static boolean contains(int[] cells, int c) {

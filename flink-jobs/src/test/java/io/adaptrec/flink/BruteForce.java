@@ -17,4 +17,19 @@ final class BruteForce {
     }
     return c;
   }
+
+  /**
+   * Top-n of {@code user} among the users whose embedding is in the same version as its own
+   * ({@code versions}: user id -> embedding version): the job never pools across versions.
+   */
+  static Candidates topNInVersion(long user, Map<Long, float[]> units, Map<Long, String> versions, int n) {
+    Map<Long, float[]> same = new java.util.HashMap<>();
+    String v = versions.get(user);
+    units.forEach((id, unit) -> {
+      if (v.equals(versions.get(id))) {
+        same.put(id, unit);
+      }
+    });
+    return topN(user, same, n);
+  }
 }

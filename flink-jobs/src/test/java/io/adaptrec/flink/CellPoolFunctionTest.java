@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Top-N maintenance in one cell, through Flink's keyed operator harness: users entering and
  * leaving pools, replacement from the spare candidates, re-query when they run out, deletes, and
- * the cache being rebuilt from a snapshot.
+ * the cache being rebuilt from a snapshot; pools kept per embedding version, users migrating
+ * between versions, and state from before versions refused.
  */
 class CellPoolFunctionTest {
   static final int CELL = 7;
@@ -37,6 +38,10 @@ class CellPoolFunctionTest {
 
   KeyedOneInputStreamOperatorTestHarness<Integer, CellEvent, PoolChange> harness;
   long seq;
+  /** Latest embedding version sent for each user still in the cell. */
+  final java.util.Map<Long, String> sentVersions = new java.util.HashMap<>();
+  /** Output records already checked by {@link #assertNoMixedPools}. */
+  int checked;
 
   static float[] unit(double degrees) {
     double r = Math.toRadians(degrees);
@@ -59,18 +64,46 @@ class CellPoolFunctionTest {
   }
 
   void upsert(long user, float[] v, int home) throws Exception {
+    upsert(user, v, home, "v1");
+  }
+
+  void upsert(long user, float[] v, int home, String version) throws Exception {
     seq++;
-    harness.processElement(new StreamRecord<>(new CellEvent(CELL, CellEvent.UPSERT, user, v, "v1", home, seq, T0 + seq)));
+    harness.processElement(new StreamRecord<>(new CellEvent(CELL, CellEvent.UPSERT, user, v, version, home, seq, T0 + seq)));
+    sentVersions.put(user, version);
+    assertNoMixedPools(harness.extractOutputValues());
   }
 
   void remove(long user, byte kind) throws Exception {
     seq++;
     harness.processElement(new StreamRecord<>(new CellEvent(CELL, kind, user, null, "", CELL, seq, T0 + seq)));
+    sentVersions.remove(user);
+    assertNoMixedPools(harness.extractOutputValues());
+  }
+
+  /**
+   * Checks the pool changes the last event produced (those after the ones already checked): each
+   * is labelled with its owner's latest version, and every member's latest version is that one.
+   */
+  void assertNoMixedPools(List<PoolChange> out) {
+    for (int i = checked; i < out.size(); i++) {
+      PoolChange c = out.get(i);
+      if (c.tombstone()) {
+        continue;
+      }
+      assertThat(c.embeddingVersion()).as("version of %d's pool", c.userId()).isEqualTo(sentVersions.get(c.userId()));
+      for (long m : c.neighbourIds()) {
+        assertThat(sentVersions.get(m)).as("latest version of member %d of %d's pool (version %s)", m, c.userId(), c.embeddingVersion())
+            .isEqualTo(c.embeddingVersion());
+      }
+    }
+    checked = out.size();
   }
 
   List<PoolChange> drainOutput() {
     List<PoolChange> out = harness.extractOutputValues();
     harness.getOutput().clear();
+    checked = 0;
     return out;
   }
 
@@ -195,12 +228,132 @@ class CellPoolFunctionTest {
         new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
     harness.initializeState(snapshot);
     harness.open();
+    checked = 0;
     upsert(4, A10, CELL);
 
     List<PoolChange> out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(4L, 2L);
     assertThat(last(out, 4).neighbourIds()).containsExactly(1L, 2L);
     assertThat(ownedState().get(3L).ids()).containsExactly(2L, 4L, 1L);
+  }
+
+  @Test
+  void poolsOnlyHoldUsersOfTheOwnersEmbeddingVersion() throws Exception {
+    upsert(1, A, CELL, "v1");
+    upsert(2, A10, CELL, "v2");
+    upsert(3, A20, CELL, "v1");
+    upsert(4, A30, CELL, "v2");
+    upsert(5, A90, CELL, "v1");
+
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 5L);
+    assertThat(last(out, 1).embeddingVersion()).isEqualTo("v1");
+    assertThat(last(out, 2).neighbourIds()).containsExactly(4L);
+    assertThat(last(out, 2).embeddingVersion()).isEqualTo("v2");
+    assertThat(last(out, 4).neighbourIds()).containsExactly(2L);
+    assertThat(ownedState().get(2L).version()).isEqualTo("v2");
+    assertThat(ownedState().get(3L).ids()).containsExactly(1L, 5L);
+    assertThat(replicaVersionState().get(4L)).isEqualTo("v2");
+    assertThat(replicaVersionState().get(5L)).isEqualTo("v1");
+  }
+
+  @Test
+  void userMigratingToANewVersionLeavesOldPoolsAndIsPooledAmongTheNewVersion() throws Exception {
+    upsert(1, A, CELL, "v1");
+    upsert(2, A10, CELL, "v1");
+    upsert(3, A20, CELL, "v1");
+    upsert(4, A30, CELL, "v1");
+    upsert(5, A90, CELL, "v1"); // outside user 1's K = 3 candidates
+    upsert(6, A, CELL, "v2");
+    upsert(7, A90, CELL, "v2");
+    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    drainOutput();
+    long refillsBefore = refills();
+
+    upsert(2, A10, CELL, "v2"); // same direction, new embedding space
+
+    List<PoolChange> out = drainOutput();
+    // v1: 2 left user 1's pool like a delete; the spare candidate 4 replaced it without a re-query
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
+    assertThat(last(out, 1).embeddingVersion()).isEqualTo("v1");
+    assertThat(last(out, 3).neighbourIds()).containsExactly(4L, 1L);
+    // v2: 2's own pool is recomputed among v2 users, and 2 enters their pools
+    assertThat(last(out, 2).neighbourIds()).containsExactly(6L, 7L);
+    assertThat(last(out, 2).embeddingVersion()).isEqualTo("v2");
+    assertThat(last(out, 2).seq()).isEqualTo(seq);
+    assertThat(last(out, 6).neighbourIds()).containsExactly(2L, 7L);
+    assertThat(last(out, 7).neighbourIds()).containsExactly(2L, 6L);
+    assertThat(refills() - refillsBefore).as("only 2's own rescan").isEqualTo(1);
+    assertThat(ownedState().get(2L).version()).isEqualTo("v2");
+    assertThat(ownedState().get(2L).ids()).containsExactly(6L, 7L);
+    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
+    assertThat(replicaVersionState().get(2L)).isEqualTo("v2");
+
+    upsert(3, A20, CELL, "v2"); // second departure from 1's pool: a re-query among v1 finds 5
+    out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(4L, 5L);
+    assertThat(last(out, 3).neighbourIds()).containsExactly(2L, 6L);
+  }
+
+  @Test
+  void lastUsersOfAnOldVersionArePooledAmongThemselvesUntilTheyMigrate() throws Exception {
+    upsert(1, A, CELL, "v1");
+    upsert(2, A10, CELL, "v1");
+    upsert(3, A20, CELL, "v1");
+    upsert(1, A, CELL, "v2");
+    upsert(2, A10, CELL, "v2");
+
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 3).neighbourIds()).isEmpty(); // alone in v1
+    assertThat(last(out, 3).embeddingVersion()).isEqualTo("v1");
+    assertThat(last(out, 2).neighbourIds()).containsExactly(1L);
+
+    upsert(3, A20, CELL, "v2");
+    out = drainOutput();
+    assertThat(last(out, 3).neighbourIds()).containsExactly(2L, 1L);
+    assertThat(last(out, 3).embeddingVersion()).isEqualTo("v2");
+    assertThat(replicaVersionState().values()).containsOnly("v2");
+  }
+
+  @Test
+  void cacheIsRebuiltPerVersionFromRestoredState() throws Exception {
+    upsert(1, A, CELL, "v1");
+    upsert(2, A30, CELL, "v2");
+    upsert(3, A90, CELL, "v1");
+    upsert(5, A20, CELL, "v2");
+    OperatorSubtaskState snapshot = harness.snapshot(1L, T0);
+    harness.close();
+
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
+    harness.initializeState(snapshot);
+    harness.open();
+    checked = 0;
+    upsert(4, A10, CELL, "v1");
+    upsert(5, A30, CELL, "v1"); // migrates "back": versions are labels, any move is handled the same way
+
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(4L, 5L);
+    assertThat(last(out, 4).neighbourIds()).containsExactly(1L, 5L);
+    assertThat(last(out, 2).neighbourIds()).isEmpty(); // alone in v2 now
+    assertThat(last(out, 2).embeddingVersion()).isEqualTo("v2");
+    assertThat(ownedState().get(3L).ids()).containsExactly(5L, 4L, 1L);
+  }
+
+  @Test
+  void stateWithoutReplicaVersionsIsRefusedNamingTheFix() throws Exception {
+    replicaState().put(1L, A); // as written before replicas had versions
+    ownedState().put(1L, new CellPoolFunction.OwnedState(1, "v1", new long[0], new float[0]));
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> upsert(2, A10, CELL, "v1"))
+        .hasMessageContaining("user 1 has no embedding version")
+        .hasMessageContaining("start the job without this savepoint");
+  }
+
+  MapState<Long, String> replicaVersionState() throws Exception {
+    harness.getOperator().setCurrentKey(CELL);
+    return harness.getOperator().getKeyedStateBackend()
+        .getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, CellPoolFunction.REPLICA_VERSIONS);
   }
 
   private long refills() {

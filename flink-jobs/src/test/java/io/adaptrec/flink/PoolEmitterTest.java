@@ -41,6 +41,18 @@ class PoolEmitterTest {
   }
 
   @Test
+  void newEmbeddingVersionIsEmittedEvenWithTheSameNeighbours() throws Exception {
+    try (var h = harness(0)) {
+      h.processElement(new StreamRecord<>(change(1, new long[] {1, 2}, new float[] {0.9f, 0.8f})));
+      h.processElement(new StreamRecord<>(new PoolChange(U, 2, "v2", new long[] {1, 2}, new float[] {0.9f, 0.8f}, false, T0 + 2)));
+
+      List<PoolUpdate> out = h.extractOutputValues();
+      assertThat(out).extracting(PoolUpdate::embeddingVersion).containsExactly("v1", "v2");
+      assertThat(out).extracting(PoolUpdate::version).containsExactly(1L, 2L);
+    }
+  }
+
+  @Test
   void dropsChangesFromAnOlderSeq() throws Exception {
     try (var h = harness(0)) {
       h.processElement(new StreamRecord<>(change(3, new long[] {5}, new float[] {0.5f})));

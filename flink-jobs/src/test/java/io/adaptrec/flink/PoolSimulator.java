@@ -1,14 +1,22 @@
 package io.adaptrec.flink;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 /**
- * Drives the job's plain-Java core (routing and {@link CellIndex}) the way the Flink job does,
+ * Drives the job's plain-Java core (routing and {@link CellVersions}) the way the Flink job does,
  * without Flink: one FIFO queue per cell, delivered in a random interleaving, as parallel subtasks
  * would. Used by the property test and the recall tests.
+ *
+ * <p>Every pool change a cell reports (what {@link CellPoolFunction} would emit) is checked when
+ * it happens against the simulator's own record of the latest embedding version each user's
+ * events carried to that cell: the pool's version must be its owner's, and every member's latest
+ * version must equal it. Violations are collected in {@link #versionViolations}.
  */
 final class PoolSimulator {
   final Partitioner partitioner;
@@ -16,7 +24,12 @@ final class PoolSimulator {
   final int capacity;
   final int minHistory;
   final Map<Long, UserRouter.State> routerState = new HashMap<>();
-  final Map<Integer, CellIndex> cells = new HashMap<>();
+  final Map<Integer, CellVersions> cells = new HashMap<>();
+  /** Per cell: user -> embedding version of the latest UPSERT delivered there (removed on LEAVE/DELETE). */
+  final Map<Integer, Map<Long, String>> deliveredVersions = new HashMap<>();
+  /** Pool changes that held a member of another version, or were labelled with a version not the owner's. */
+  final List<String> versionViolations = new ArrayList<>();
+  long poolChanges;
   private final Map<Integer, ArrayDeque<CellEvent>> queues = new HashMap<>();
   private final Random interleaving;
 
@@ -59,16 +72,34 @@ final class PoolSimulator {
   }
 
   private void apply(CellEvent e) {
-    CellIndex idx = cells.get(e.cell());
+    CellVersions idx = cells.computeIfAbsent(e.cell(), k -> new CellVersions(poolSize, capacity));
+    Map<Long, String> delivered = deliveredVersions.computeIfAbsent(e.cell(), k -> new HashMap<>());
     if (e.kind() == CellEvent.UPSERT) {
-      if (idx == null) {
-        idx = new CellIndex(e.vector().length, poolSize, capacity);
-        cells.put(e.cell(), idx);
-      }
       idx.upsert(e.userId(), e.vector(), e.home() == e.cell(), e.seq(), e.embeddingVersion());
-    } else if (idx != null) {
+      delivered.put(e.userId(), e.embeddingVersion());
+    } else {
       idx.remove(e.userId());
+      delivered.remove(e.userId());
     }
+    for (long owner : idx.poolChanged()) {
+      poolChanges++;
+      CellIndex.Owned o = idx.owned(owner);
+      long[] members = o.candidates.topIds(poolSize);
+      if (!o.version.equals(delivered.get(owner))) {
+        versionViolations.add("cell " + e.cell() + ": pool of " + owner + " labelled " + o.version + ", owner's latest version " + delivered.get(owner));
+      }
+      for (long m : members) {
+        if (!o.version.equals(delivered.get(m))) {
+          versionViolations.add("cell " + e.cell() + ": pool of " + owner + " (version " + o.version + ") " + Arrays.toString(members)
+              + " holds " + m + " whose latest version here is " + delivered.get(m) + " (after " + describe(e) + ")");
+        }
+      }
+    }
+  }
+
+  private static String describe(CellEvent e) {
+    return (e.kind() == CellEvent.UPSERT ? "upsert " : e.kind() == CellEvent.LEAVE ? "leave " : "delete ") + e.userId()
+        + (e.kind() == CellEvent.UPSERT ? " in " + e.embeddingVersion() : "");
   }
 
   /** The user's pool at its home cell, or null when it is not pooled. */
@@ -81,7 +112,17 @@ final class PoolSimulator {
     return o == null ? null : o.candidates;
   }
 
+  /** The embedding version the user's pool is computed in, or null when it is not pooled. */
+  String poolEmbeddingVersion(long user) {
+    UserRouter.State s = routerState.get(user);
+    if (s == null || s.home() < 0) {
+      return null;
+    }
+    CellIndex.Owned o = cells.get(s.home()).owned(user);
+    return o == null ? null : o.version;
+  }
+
   long rescans() {
-    return cells.values().stream().mapToLong(CellIndex::rescans).sum();
+    return cells.values().stream().mapToLong(CellVersions::rescans).sum();
   }
 }

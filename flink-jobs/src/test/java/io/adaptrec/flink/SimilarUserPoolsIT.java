@@ -41,7 +41,9 @@ import org.junit.jupiter.api.Test;
  * The job end to end on a MiniCluster (parallelism 2, RocksDB, exactly-once Kafka sink) against
  * the real embedded broker and schema registry, with one injected failure after a checkpoint:
  * the committed user-pools output must hold, per user, versions 1..k exactly once (nothing lost,
- * nothing duplicated) and end with the brute-force Top-10 over the final user states. A corrupt
+ * nothing duplicated), the value's poolVersion equal to the version header, and end with the
+ * brute-force Top-10 over the final user states, per embedding version (a quarter of the second
+ * batch's updates move users from text-v1 to text-v2). A corrupt
  * record and an embedding of the wrong dimension land on the dead-letter topic with their offsets
  * and reasons while pools keep flowing; an empty embedding is only counted.
  */
@@ -101,9 +103,10 @@ class SimilarUserPoolsIT {
 
     Random rnd = new Random(3);
     Map<Long, float[]> finalUnits = new HashMap<>();
+    Map<Long, String> finalVersions = new HashMap<>();
     List<ProducerRecord<Long, UserState>> firstBatch = new ArrayList<>();
     for (long u = 0; u < USERS; u++) {
-      firstBatch.add(state(topics, u, randomVector(rnd), u % 10 == 9 ? 2 : 5, finalUnits));
+      firstBatch.add(state(topics, u, randomVector(rnd), u % 10 == 9 ? 2 : 5, "text-v1", finalUnits, finalVersions));
     }
     List<ProducerRecord<Long, UserState>> secondBatch = new ArrayList<>();
     for (int i = 0; i < 80; i++) {
@@ -111,10 +114,14 @@ class SimilarUserPoolsIT {
       if (i % 16 == 5) {
         secondBatch.add(new ProducerRecord<>(topics.userState().name(), u, null));
         finalUnits.remove(u);
+        finalVersions.remove(u);
       } else {
-        secondBatch.add(state(topics, u, randomVector(rnd), 5, finalUnits));
+        // the migration: once moved to text-v2 a user stays there
+        String version = i % 4 == 0 || "text-v2".equals(finalVersions.get(u)) ? "text-v2" : "text-v1";
+        secondBatch.add(state(topics, u, randomVector(rnd), 5, version, finalUnits, finalVersions));
       }
     }
+    assertThat(finalVersions.values()).contains("text-v1", "text-v2");
 
     JobClient job = env.executeAsync("pools-it");
     try (KafkaProducer<Long, UserState> producer = producer(topics);
@@ -152,7 +159,8 @@ class SimilarUserPoolsIT {
           }
           assertThat(records).as("records of user %d", u).isNotEmpty();
           SimilarUserPool last = pools.deserialize(topics.userPools().name(), records.get(records.size() - 1).value());
-          long[] expected = BruteForce.topN(u, finalUnits, 10).topIds(10);
+          assertThat(last.getVersion()).as("embedding version of user %d's pool", u).isEqualTo(finalVersions.get(u));
+          long[] expected = BruteForce.topNInVersion(u, finalUnits, finalVersions, 10).topIds(10);
           assertThat(last.getNeighbours().stream().map(n -> n.getUserId()).toList()).as("pool of user %d", u)
               .containsExactlyElementsOf(java.util.Arrays.stream(expected).boxed().toList());
         }
@@ -191,6 +199,13 @@ class SimilarUserPoolsIT {
           expected.add(v);
         }
         assertThat(versions).as("committed versions of user %d", e.getKey()).containsExactlyElementsOf(expected);
+        for (ConsumerRecord<byte[], byte[]> r : e.getValue()) {
+          if (r.value() != null) {
+            long header = ByteBuffer.wrap(r.headers().lastHeader(KafkaIo.HEADER_POOL_VERSION).value()).getLong();
+            assertThat(pools.deserialize(r.topic(), r.value()).getPoolVersion())
+                .as("poolVersion field of user %d's record with header %d", e.getKey(), header).isEqualTo(header);
+          }
+        }
       }
     } finally {
       job.cancel().get();
@@ -207,14 +222,19 @@ class SimilarUserPoolsIT {
     return n + into.size();
   }
 
-  static ProducerRecord<Long, UserState> state(Topics topics, long user, float[] v, int history, Map<Long, float[]> finalUnits) {
+  static ProducerRecord<Long, UserState> state(Topics topics, long user, float[] v, int history, String version,
+      Map<Long, float[]> finalUnits, Map<Long, String> finalVersions) {
     List<Long> items = new ArrayList<>(Collections.nCopies(history, 100L + user));
     if (history >= 3) {
       finalUnits.put(user, Vectors.normalised(v));
+      finalVersions.put(user, version);
     } else {
       finalUnits.remove(user);
+      finalVersions.remove(user);
     }
-    return new ProducerRecord<>(topics.userState().name(), user, Fixtures.userState(user, items, v));
+    UserState s = Fixtures.userState(user, items, v);
+    s.setEmbeddingVersion(version);
+    return new ProducerRecord<>(topics.userState().name(), user, s);
   }
 
   static long coordinates(RecordMetadata m) {

@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The whole dataflow on a local MiniCluster at parallelism 2 with a bounded source and a
- * collecting sink: the last emitted pool of every user equals brute force, deleted and
- * short-history users have no pool and appear in none, and versions per user are gap-free.
+ * collecting sink: the last emitted pool of every user equals brute force (per embedding version
+ * when users are split across versions and migrate), deleted and short-history users have no pool
+ * and appear in none, and versions per user are gap-free.
  */
 class SimilarUserPoolsJobTest {
   static final int DIM = 8;
@@ -56,6 +57,64 @@ class SimilarUserPoolsJobTest {
       assertThat(p.neighbourIds()).as("pool of user %d", e.getKey()).containsExactly(expected.topIds(10));
     }
     assertThat(latest.keySet()).containsAll(finalUnits.keySet());
+  }
+
+  @Test
+  void poolsStayWithinOneEmbeddingVersionWhileUsersMigrate() throws Exception {
+    Random rnd = new Random(13);
+    List<UserUpdate> updates = migratingUpdates(60, 600, rnd);
+    PoolsConfig config = PoolsConfig.defaults().with(Map.of(
+        "mode", "exact", "parallelism", "2", "state.backend", "hashmap", "restart.attempts", "0",
+        "checkpoint.dir", "file://" + System.getProperty("java.io.tmpdir") + "/pools-job-test-versions", "checkpoint.interval-ms", "500",
+        "pool.spare-candidates", "3"));
+    CollectingSink<PoolUpdate> sink = new CollectingSink<>("job-test-versions");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+    SimilarUserPoolsJob.configureEnvironment(env, config);
+    DataGeneratorSource<UserUpdate> source =
+        new DataGeneratorSource<>(i -> updates.get((int) (long) i), updates.size(), TypeInformation.of(UserUpdate.class));
+    new SimilarUserPoolsJob(config, config.partitioner(), source, sink).withSourceParallelism(1).build(env);
+
+    env.execute("pools-job-test-versions");
+
+    // versions each user ever had an eligible record in: a v1-only user is never in a v2 pool and vice versa
+    Map<Long, java.util.Set<String>> everIn = new HashMap<>();
+    for (UserUpdate u : updates) {
+      if (!u.deleted() && u.historyLength() >= 3) {
+        everIn.computeIfAbsent(u.userId(), k -> new java.util.HashSet<>()).add(u.embeddingVersion());
+      }
+    }
+    Map<Long, PoolUpdate> latest = new HashMap<>();
+    Map<Long, Long> lastVersion = new HashMap<>();
+    for (PoolUpdate p : sink.results()) {
+      assertThat(p.version()).as("version of user %d", p.userId()).isEqualTo(lastVersion.getOrDefault(p.userId(), 0L) + 1);
+      lastVersion.put(p.userId(), p.version());
+      latest.put(p.userId(), p);
+      if (!p.deleted()) {
+        assertThat(everIn.get(p.userId())).as("versions of user %d", p.userId()).contains(p.embeddingVersion());
+        for (long m : p.neighbourIds()) {
+          assertThat(everIn.get(m)).as("versions of member %d of %d's %s pool", m, p.userId(), p.embeddingVersion()).contains(p.embeddingVersion());
+        }
+      }
+    }
+    Map<Long, float[]> finalUnits = finalEligible(updates, 3);
+    Map<Long, String> finalVersions = new HashMap<>();
+    for (UserUpdate u : updates) {
+      if (finalUnits.containsKey(u.userId()) && !u.deleted()) {
+        finalVersions.put(u.userId(), u.embeddingVersion());
+      }
+    }
+    assertThat(finalVersions.values()).contains("v1", "v2");
+    assertThat(latest.keySet()).containsAll(finalUnits.keySet());
+    for (Map.Entry<Long, PoolUpdate> e : latest.entrySet()) {
+      PoolUpdate p = e.getValue();
+      if (!finalUnits.containsKey(e.getKey())) {
+        assertThat(p.deleted()).as("user %d is gone and its last record is a tombstone", e.getKey()).isTrue();
+        continue;
+      }
+      assertThat(p.embeddingVersion()).as("embedding version of user %d's pool", e.getKey()).isEqualTo(finalVersions.get(e.getKey()));
+      Candidates expected = BruteForce.topNInVersion(e.getKey(), finalUnits, finalVersions, 10);
+      assertThat(p.neighbourIds()).as("pool of user %d", e.getKey()).containsExactly(expected.topIds(10));
+    }
   }
 
   @Test
@@ -107,6 +166,26 @@ class SimilarUserPoolsJobTest {
         }
         out.add(UserUpdate.upsert(user, v, "v1", rnd.nextInt(10) == 0 ? 2 : 5, at));
       }
+    }
+    return out;
+  }
+
+  /**
+   * Like {@link #randomUpdates}, split across embedding versions: users with id % 3 == 0 are in v2
+   * from the start, those with id % 3 == 1 migrate from v1 to v2 at a random point of the stream
+   * (and stay), the rest stay in v1.
+   */
+  static List<UserUpdate> migratingUpdates(int users, int count, Random rnd) {
+    int[] migrateAt = new int[users];
+    for (int u = 0; u < users; u++) {
+      migrateAt[u] = u % 3 == 0 ? 0 : u % 3 == 1 ? rnd.nextInt(count) : Integer.MAX_VALUE;
+    }
+    List<UserUpdate> out = new ArrayList<>();
+    List<UserUpdate> base = randomUpdates(users, count, rnd);
+    for (int i = 0; i < base.size(); i++) {
+      UserUpdate u = base.get(i);
+      String version = i >= migrateAt[(int) u.userId()] ? "v2" : "v1";
+      out.add(u.deleted() ? u : new UserUpdate(u.userId(), u.embedding(), version, u.historyLength(), false, u.producedAt()));
     }
     return out;
   }

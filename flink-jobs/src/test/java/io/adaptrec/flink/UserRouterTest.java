@@ -55,6 +55,16 @@ class UserRouterTest {
   }
 
   @Test
+  void newEmbeddingVersionIsRoutedEvenWithAnIdenticalVector() throws Exception {
+    send(UserUpdate.upsert(U, new float[] {1, 0.1f}, "v1", 5, T0));
+
+    List<CellEvent> out = send(UserUpdate.upsert(U, new float[] {1, 0.1f}, "v2", 5, T0 + 1));
+
+    assertThat(out).isNotEmpty().allMatch(e -> e.kind() == CellEvent.UPSERT && e.seq() == 2 && e.embeddingVersion().equals("v2"));
+    assertThat(send(UserUpdate.upsert(U, new float[] {1, 0.1f}, "v2", 6, T0 + 2))).isEmpty();
+  }
+
+  @Test
   void moveToAnotherHomeSendsLeaveToCellsThatNoLongerCoverIt() throws Exception {
     send(UserUpdate.upsert(U, new float[] {1, 0.1f}, "v1", 5, T0)); // held by lists 0 and 1
 

@@ -1,14 +1,15 @@
 package io.adaptrec.worker;
 
 import io.adaptrec.worker.cli.EvalCommand;
+import io.adaptrec.worker.cli.ServeCommand;
 import io.adaptrec.worker.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of the inference-worker jar. Serving arrives later; today: {@code train} and {@code eval}. */
+/** Entry point of the inference-worker jar: {@code serve}, {@code train}, {@code eval}. */
 @Command(name = "inference-worker", mixinStandardHelpOptions = true,
-        subcommands = {TrainCommand.class, EvalCommand.class},
-        description = "AdaptRec inference worker: RecLM training and offline evaluation.")
+        subcommands = {ServeCommand.class, TrainCommand.class, EvalCommand.class},
+        description = "AdaptRec inference worker: serving, RecLM training and offline evaluation.")
 public final class WorkerApp implements Runnable {
 
     @Override

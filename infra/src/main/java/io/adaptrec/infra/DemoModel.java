@@ -4,7 +4,7 @@ import io.adaptrec.avro.HistoryEntry;
 import io.adaptrec.avro.UserState;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.eval.Protocol;
-import io.adaptrec.worker.eval.Query;
+import io.adaptrec.worker.model.AdaptRec;
 import io.adaptrec.worker.eval.Split;
 import io.adaptrec.worker.model.Demonstration;
 import io.adaptrec.worker.model.RecLMConfig;
@@ -62,10 +62,10 @@ final class DemoModel {
       long user = state.getUserId();
       long[] history = state.getHistory().stream().mapToLong(HistoryEntry::getItemId).toArray();
       long[] candidates = unseenCandidates(dataset, user, seed);
-      Query query = new Query(user, history, candidates);
-      List<Demonstration> demos = sys.selector()
-          .select(List.of(new DemoSelector.Target(user, lastN(history, tc.historyLen()))), Strategy.ADAPTIVE, M).get(0);
-      float[] scores = sys.score(List.of(query), Strategy.ADAPTIVE, M)[0];
+      AdaptRec.Recommendation rec = sys.recommend(List.of(new AdaptRec.Query(user, history, candidates)),
+          Strategy.ADAPTIVE, M).get(0);
+      List<Demonstration> demos = rec.demonstrations().stream().map(DemoSelector.Selected::demonstration).toList();
+      float[] scores = rec.scores();
       Map<Long, Float> byItem = new java.util.HashMap<>();
       for (int i = 0; i < candidates.length; i++) {
         byItem.put(candidates[i], scores[i]);
@@ -88,10 +88,6 @@ final class DemoModel {
         .sorted().collect(Collectors.toList());
     java.util.Collections.shuffle(pool, new Random(seed * 31 + user));
     return pool.stream().limit(CANDIDATES).mapToLong(Long::longValue).toArray();
-  }
-
-  private static long[] lastN(long[] a, int n) {
-    return a.length <= n ? a : java.util.Arrays.copyOfRange(a, a.length - n, a.length);
   }
 
   static void print(PrintWriter out, Recommendation r, Map<Long, Dataset.Item> catalogue) {

@@ -104,4 +104,26 @@ class SchemaEvolutionTest {
     assertThatThrownBy(() -> Compatibility.parse("STRICT")).hasMessageContaining("STRICT")
         .hasMessageContaining("BACKWARD_TRANSITIVE");
   }
+
+  /**
+   * The serving issue evolved these schemas (asOf on requests; TIMEOUT, path, selected
+   * demonstrations and pool versions on responses; the pool version as a field). A deployment that
+   * registered the first versions must accept the current ones under the registry's default level:
+   * new readers read old data, and old data read by a new reader gets the documented defaults.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"RecommendationRequest", "RecommendationResponse", "SimilarUserPool"})
+  void servingSchemasEvolveBackwardCompatiblyFromTheirFirstVersion(String name) throws Exception {
+    Schema v1;
+    try (var in = getClass().getResourceAsStream("/schema-history/" + name + ".v1.avsc")) {
+      v1 = new Schema.Parser().parse(in);
+    }
+    Schema current = (Schema) Class.forName("io.adaptrec.avro." + name).getField("SCHEMA$").get(null);
+    assertThat(current).isNotEqualTo(v1);
+    String subject = TestRegistry.uniquePrefix() + name + "-value";
+    registry.register(subject, v1);
+    assertThat(registry.isCompatible(subject, current)).isTrue();
+    registry.register(subject, current);
+    assertThat(registry.latest(subject).version()).isEqualTo(2);
+  }
 }

@@ -55,6 +55,7 @@ public final class AdapterStore {
                 Instant.now().toString(), FILE, sha256(Files.readAllBytes(file)), shapes,
                 LanguageModel.ENGINE, Engine.getEngine(LanguageModel.ENGINE).getVersion(), metrics);
         JSON.writerWithDefaultPrettyPrinter().writeValue(vdir.resolve(MANIFEST).toFile(), m);
+        lm.adapterSaved(version);
         return m;
     }
 
@@ -82,24 +83,23 @@ public final class AdapterStore {
                 throw new IOException(versionDir + ": tensor '" + e.getKey() + "' does not fit this model");
             }
         }
-        lm.readSafetensors(file, adapters, true);
-        lm.net().setLoraEnabled(true);
+        lm.swapAdapter(m.version(), () -> lm.readSafetensors(file, adapters, true));
         return m;
     }
 
     /** Back to the base model: B = 0 makes every adapter update vanish. */
     public static void reset(LanguageModel lm) {
-        lm.adapterLock().writeLock().lock();
         try {
-            for (Parameter p : lm.parameters(true).values()) {
-                if (p.getName().endsWith("_B")) {
-                    NDArray a = p.getArray();
-                    a.set(new float[(int) a.size()]);
+            lm.swapAdapter(LanguageModel.BASE, () -> {
+                for (Parameter p : lm.parameters(true).values()) {
+                    if (p.getName().endsWith("_B")) {
+                        NDArray a = p.getArray();
+                        a.set(new float[(int) a.size()]);
+                    }
                 }
-            }
-            lm.adapterChanged();
-        } finally {
-            lm.adapterLock().writeLock().unlock();
+            });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);   // nothing in the reset does I/O
         }
     }
 

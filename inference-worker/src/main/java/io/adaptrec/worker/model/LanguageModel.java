@@ -33,12 +33,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Native memory is owned by NDManagers, not the GC (notes/djl-probe.md, gotcha 1): every call
  * works inside a sub-manager closed before it returns, so scoring thousands of prompts does not
- * grow the process. Scoring takes the read side of {@link #adapterLock()}; adapter swaps take the
- * write side, so a batch never sees half of one adapter and half of another.
+ * grow the process. Scoring takes the read side of the adapter lock; adapter swaps take the write
+ * side, so a batch never sees half of one adapter and half of another, and {@link #withAdapter}
+ * extends that guarantee over several calls (all stages of one request).
  */
 public final class LanguageModel implements AutoCloseable {
 
     public static final String ENGINE = "PyTorch";
+    /** {@link #adapterVersion()} of a model with no adapter installed (B = 0: the base alone). */
+    public static final String BASE = "base";
+    static final String TRAINING = "training";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int BATCH = 64;
 
@@ -48,6 +52,7 @@ public final class LanguageModel implements AutoCloseable {
     private final RecLM net;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong adapterGeneration = new java.util.concurrent.atomic.AtomicLong();
+    private volatile String adapterVersion = BASE;
 
     private LanguageModel(RecLMConfig cfg, Vocabulary vocab, int seed) {
         this.cfg = cfg;
@@ -83,17 +88,77 @@ public final class LanguageModel implements AutoCloseable {
         return net;
     }
 
-    public ReadWriteLock adapterLock() {
-        return lock;
-    }
-
     /** Changes whenever adapter weights change (training step, load, reset); caches key on it. */
     public long adapterGeneration() {
         return adapterGeneration.get();
     }
 
+    /** Name of the adapter the model scores with: a manifest version, {@link #BASE}, or "training". */
+    public String adapterVersion() {
+        return adapterVersion;
+    }
+
     void adapterChanged() {
         adapterGeneration.incrementAndGet();
+    }
+
+    /** The adapter one request is served with: its name and generation, fixed while the snapshot is held. */
+    public record AdapterSnapshot(String version, long generation) {}
+
+    /**
+     * Runs {@code body} with the current adapter pinned: no swap can happen until it returns, so
+     * every stage of one request (selection and recommendation) scores with the same adapter, and
+     * the snapshot handed to {@code body} names it. Swaps wait for running bodies to finish.
+     */
+    public <T> T withAdapter(java.util.function.Function<AdapterSnapshot, T> body) {
+        lock.readLock().lock();
+        try {
+            return body.apply(new AdapterSnapshot(adapterVersion, adapterGeneration.get()));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Replaces the adapter weights, in place and atomically for concurrent scoring: {@code install}
+     * runs under the write lock, then LoRA is switched on and the model is known as {@code version}.
+     */
+    void swapAdapter(String version, IoAction install) throws IOException {
+        lock.writeLock().lock();
+        try {
+            install.run();
+            net.setLoraEnabled(true);
+            adapterVersion = version;
+            adapterChanged();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Marks the adapter as being trained (stage C), so nothing mistakes it for a published one. */
+    void adapterTraining() {
+        lock.writeLock().lock();
+        try {
+            adapterVersion = TRAINING;
+            adapterChanged();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Names the live adapter after it was saved as {@code version} (the weights are unchanged). */
+    void adapterSaved(String version) {
+        lock.writeLock().lock();
+        try {
+            adapterVersion = version;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** An I/O step run under the adapter write lock. */
+    interface IoAction {
+        void run() throws IOException;
     }
 
     /** Parameters by name; adapters are those whose name contains {@link RecLM#LORA}. */
@@ -112,9 +177,19 @@ public final class LanguageModel implements AutoCloseable {
     /**
      * Constrained scoring (AdaptRec stage 3): for each prompt, the next-token distribution at the
      * answer slot restricted to that prompt's candidate items, as log-probabilities in the
-     * candidates' order.
+     * candidates' order. A candidate the vocabulary does not know is ranked last.
      */
     public float[][] scoreCandidates(List<Prompt> prompts, List<long[]> candidates) {
+        return scoreCandidates(prompts, candidates, Map.of());
+    }
+
+    /**
+     * As {@link #scoreCandidates(List, List)}, where {@code newItemWords} gives the title/genre word
+     * tokens ({@link Vocabulary#wordTokens}) of items added after training: such an item is scored
+     * through the text part of the text-aware item embedding alone, E = mean(wte[words]), with the
+     * mean item bias (it has no ID row and no popularity of its own yet).
+     */
+    public float[][] scoreCandidates(List<Prompt> prompts, List<long[]> candidates, Map<Long, int[]> newItemWords) {
         float[][] out = new float[prompts.size()][];
         forEachBatch(prompts, (rows, sub, hidden, fwd) -> {
             // Rows may have different candidate counts (full-catalogue ranking): pad each row with
@@ -125,6 +200,7 @@ public final class LanguageModel implements AutoCloseable {
             }
             long[] toks = new long[rows.length * c];
             float[] mask = new float[rows.length * c];
+            List<int[]> fresh = new ArrayList<>();   // (row in batch, column, words...) of new items
             for (int i = 0; i < rows.length; i++) {
                 long[] cand = candidates.get(rows[i]);
                 if (cand.length == 0) {
@@ -132,20 +208,53 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 for (int j = 0; j < c; j++) {
                     int tok = vocab.itemToken(cand[j < cand.length ? j : 0]);
-                    // an item the vocabulary has never seen cannot be scored: rank it last
-                    boolean valid = j < cand.length && tok != Vocabulary.UNK;
+                    int[] words = tok == Vocabulary.UNK && j < cand.length ? newItemWords.get(cand[j]) : null;
+                    if (words != null && words.length > 0) {
+                        fresh.add(new int[] {i, j});
+                        fresh.add(words);
+                    }
+                    // an item the vocabulary has never seen, without known words, cannot be scored: rank it last
+                    boolean valid = j < cand.length && (tok != Vocabulary.UNK || words != null && words.length > 0);
                     toks[i * c + j] = tok == Vocabulary.UNK ? vocab.itemStart() : tok;
                     mask[i * c + j] = valid ? 0f : -1e30f;
                 }
             }
             NDArray logits = RecLM.tokenLogits(fwd, hidden, sub.create(toks, new Shape(rows.length, c)),
                     vocab.itemStart());
+            if (!fresh.isEmpty()) {
+                logits = withNewItems(logits, fresh, hidden, fwd, sub, c);
+            }
             float[] lp = logits.add(sub.create(mask, new Shape(rows.length, c))).logSoftmax(-1).toFloatArray();
             for (int i = 0; i < rows.length; i++) {
                 out[rows[i]] = Arrays.copyOfRange(lp, i * c, i * c + candidates.get(rows[i]).length);
             }
         });
         return out;
+    }
+
+    /** Replaces the logits of new items ({@code fresh}: position, words, position, words ...) by text-only ones. */
+    private NDArray withNewItems(NDArray logits, List<int[]> fresh, NDArray hidden, NDList fwd, NDManager sub, int c) {
+        float[] h = hidden.toFloatArray();
+        float[] l = logits.toFloatArray();
+        float meanBias = fwd.get(2).mean().getFloat();
+        int d = cfg.dModel();
+        for (int f = 0; f < fresh.size(); f += 2) {
+            int row = fresh.get(f)[0];
+            int col = fresh.get(f)[1];
+            int[] words = fresh.get(f + 1);
+            long[] idx = Arrays.stream(words).asLongStream().toArray();
+            float[] w = gatherRows(fwd.get(1), sub.create(idx)).toFloatArray();   // (W, D)
+            double dot = 0;
+            for (int k = 0; k < d; k++) {
+                double e = 0;
+                for (int x = 0; x < words.length; x++) {
+                    e += w[x * d + k];
+                }
+                dot += e / words.length * h[row * d + k];
+            }
+            l[row * c + col] = (float) dot + meanBias;
+        }
+        return sub.create(l, logits.getShape());
     }
 
     /** log p(item) at each prompt's answer slot under the full item softmax (stage 2 judgement). */

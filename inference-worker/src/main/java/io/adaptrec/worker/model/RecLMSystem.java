@@ -6,13 +6,13 @@ import io.adaptrec.worker.eval.Recommender;
 import io.adaptrec.worker.eval.TrainingData;
 import io.adaptrec.worker.eval.UserSequence;
 import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.OfflineNeighbourhood;
 import io.adaptrec.worker.selection.SimilarUsers;
 import io.adaptrec.worker.selection.Strategy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,18 +35,17 @@ public final class RecLMSystem implements AutoCloseable {
 
     private final LanguageModel lm;
     private final Map<Long, long[]> sequences;
-    private final PromptTemplate template;
     private final DemoSelector selector;
-    private final int historyLen;
+    private final OfflineNeighbourhood neighbourhood;
+    private final AdaptRec core;
 
     public RecLMSystem(LanguageModel lm, Map<Long, long[]> sequences, DemoSelector.Config selection, int historyLen) {
         this.lm = lm;
         this.sequences = sequences;
-        this.template = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
         SimilarUsers index = new SimilarUsers(sequences, lm.vocabulary(), lm.itemEmbeddings(), POOL_RECENT);
-        this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION), index,
-                sequences, selection);
-        this.historyLen = historyLen;
+        this.neighbourhood = new OfflineNeighbourhood(index, sequences, AdapterStore.baseModelId(lm));
+        this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION), selection);
+        this.core = new AdaptRec(lm, selector, historyLen);
     }
 
     /** Words of both templates, for building the vocabulary. */
@@ -88,14 +87,16 @@ public final class RecLMSystem implements AutoCloseable {
         PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
         trainer.trainSequences(lm, seqs, sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
         RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-        trainer.trainPrompts(lm, seqs, rec, afterA.selector, Strategy.SIMILARITY, false, tc.promptEpochs());
+        trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood, afterA.selector, Strategy.SIMILARITY, false,
+                tc.promptEpochs());
         // The base is final from here on: rebuild stage 1 on its embeddings, then adapt with LoRA.
         RecLMSystem sys = new RecLMSystem(lm, seqs, sc, tc.historyLen());
         // Re-selection inside training judges pool members on tc.judgeItems() known items: it scores
         // (N + 1) x judgeItems prompts per training prompt, so its cost grows linearly with them.
         RecLMSystem judge = sys.withSelection(
                 new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), tc.judgeItems()));
-        trainer.trainPrompts(lm, seqs, rec, judge.selector, Strategy.ADAPTIVE, true, tc.loraEpochs());
+        trainer.trainPrompts(lm, seqs, rec, judge.neighbourhood, judge.selector, Strategy.ADAPTIVE, true,
+                tc.loraEpochs());
         sys.selector.invalidate();
         return sys;
     }
@@ -114,14 +115,24 @@ public final class RecLMSystem implements AutoCloseable {
 
     /** Loads a directory written by {@link #save}; stage 1 is rebuilt from {@code data}'s sequences. */
     public static RecLMSystem load(Path dir, TrainingData data, int historyLen) throws IOException {
+        return new RecLMSystem(loadModel(dir), sequences(data), DemoSelector.Config.defaults(), historyLen);
+    }
+
+    /** The base of a model directory with the adapter {@code adapters/CURRENT} names, verified and installed. */
+    public static LanguageModel loadModel(Path dir) throws IOException {
         LanguageModel lm = LanguageModel.loadBase(dir);
-        Path current = dir.resolve(ADAPTERS).resolve(CURRENT);
-        if (!Files.isRegularFile(current)) {
-            throw new IOException(dir + ": no " + ADAPTERS + "/" + CURRENT + " naming the adapter to serve");
+        try {
+            Path current = dir.resolve(ADAPTERS).resolve(CURRENT);
+            if (!Files.isRegularFile(current)) {
+                throw new IOException(dir + ": no " + ADAPTERS + "/" + CURRENT + " naming the adapter to serve");
+            }
+            AdapterStore.load(lm, dir.resolve(ADAPTERS).resolve(Files.readString(current).strip()));
+            lm.net().freezeParameters(true);
+            return lm;
+        } catch (IOException | RuntimeException e) {
+            lm.close();
+            throw e;
         }
-        AdapterStore.load(lm, dir.resolve(ADAPTERS).resolve(Files.readString(current).strip()));
-        lm.net().freezeParameters(true);
-        return new RecLMSystem(lm, sequences(data), DemoSelector.Config.defaults(), historyLen);
     }
 
     /** {@code training.json} of a model directory, or an empty map. */
@@ -138,7 +149,7 @@ public final class RecLMSystem implements AutoCloseable {
 
     /** The same model and pool with other stage-2 settings (for ablations); shares the model. */
     public RecLMSystem withSelection(DemoSelector.Config sc) {
-        return new RecLMSystem(lm, sequences, sc, historyLen);
+        return new RecLMSystem(lm, sequences, sc, core.historyLen());
     }
 
     public LanguageModel model() {
@@ -149,33 +160,33 @@ public final class RecLMSystem implements AutoCloseable {
         return selector;
     }
 
-    /** Stage 3 prompts for the queries, demonstrations chosen by {@code strategy}. */
-    public List<Prompt> prompts(List<Query> queries, Strategy strategy, int m) {
-        List<DemoSelector.Target> targets = new ArrayList<>(queries.size());
-        for (Query q : queries) {
-            targets.add(new DemoSelector.Target(q.userId(), recent(q.history())));
-        }
-        List<List<Demonstration>> demos = selector.select(targets, strategy, m);
-        List<Prompt> prompts = new ArrayList<>(queries.size());
-        for (int i = 0; i < queries.size(); i++) {
-            prompts.add(template.render(lm.vocabulary(), demos.get(i), targets.get(i).history(),
-                    queries.get(i).candidates()));
-        }
-        return prompts;
+    /** Stage 1 from this system's training sequences. */
+    public OfflineNeighbourhood neighbourhood() {
+        return neighbourhood;
+    }
+
+    /** The recommender core this system evaluates with (offline neighbourhood). */
+    public AdaptRec core() {
+        return core;
+    }
+
+    /** Stages 1 to 3 on the offline neighbourhood. */
+    public List<AdaptRec.Recommendation> recommend(List<AdaptRec.Query> queries, Strategy strategy, int m) {
+        return core.recommend(queries, neighbourhood, strategy, m);
     }
 
     /** Candidate log-probabilities per query, in the candidates' order. */
     public float[][] score(List<Query> queries, Strategy strategy, int m) {
-        List<long[]> cands = new ArrayList<>(queries.size());
+        List<AdaptRec.Query> qs = new ArrayList<>(queries.size());
         for (Query q : queries) {
-            cands.add(q.candidates());
+            qs.add(new AdaptRec.Query(q.userId(), q.history(), q.candidates()));
         }
-        return lm.scoreCandidates(prompts(queries, strategy, m), cands);
-    }
-
-    private long[] recent(long[] history) {
-        return history.length <= historyLen ? history
-                : Arrays.copyOfRange(history, history.length - historyLen, history.length);
+        List<AdaptRec.Recommendation> recs = recommend(qs, strategy, m);
+        float[][] out = new float[recs.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = recs.get(i).scores();
+        }
+        return out;
     }
 
     /**

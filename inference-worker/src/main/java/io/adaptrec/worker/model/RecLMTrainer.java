@@ -12,6 +12,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.Neighbourhood;
 import io.adaptrec.worker.selection.Strategy;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -247,7 +248,8 @@ public final class RecLMTrainer {
      * so that adaptive selection follows the model as it changes.
      */
     public void trainPrompts(LanguageModel lm, Map<Long, long[]> sequences, PromptTemplate template,
-                             DemoSelector selector, Strategy strategy, boolean lora, int epochs) {
+                             Neighbourhood neighbourhood, DemoSelector selector, Strategy strategy, boolean lora,
+                             int epochs) {
         if (epochs == 0) {
             return;
         }
@@ -259,6 +261,7 @@ public final class RecLMTrainer {
             net.freezeParameters(true);
             net.freezeParameters(false, p -> p.getName().contains(RecLM.LORA));
             net.setLoraEnabled(true);
+            lm.adapterTraining();
         } else {
             net.freezeParameters(false);
             net.freezeParameters(true, p -> p.getName().contains(RecLM.LORA));
@@ -274,7 +277,8 @@ public final class RecLMTrainer {
                 List<Example> examples = sampleExamples(users, sequences, catalogue, rnd);
                 List<DemoSelector.Target> targets = new ArrayList<>();
                 for (Example e : examples) {
-                    targets.add(new DemoSelector.Target(e.userId(), e.history()));
+                    targets.add(new DemoSelector.Target(e.userId(), e.history(), neighbourhood.pool(e.userId(),
+                            e.history(), selector.config().poolSize(), Long.MAX_VALUE)));
                 }
                 // Stage 2 inside training: with ADAPTIVE the current model re-ranks every pool here.
                 List<List<Demonstration>> demos = selector.select(targets, strategy, cfg.m());

@@ -117,6 +117,16 @@ public final class Vocabulary {
         return out;
     }
 
+    /**
+     * Token ids of the words of an item's title and genres that this vocabulary knows: how an item
+     * added to the catalogue after training is represented (text-aware tokens). Empty when no
+     * word is known.
+     */
+    public int[] wordTokens(Dataset.Item item) {
+        return words(item).stream().map(ids::get).filter(java.util.Objects::nonNull).mapToInt(Integer::intValue)
+                .filter(t -> t >= itemEnd()).toArray();
+    }
+
     public int size() {
         return tokens.size();
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.nn.Parameter;
 import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.OfflineNeighbourhood;
 import io.adaptrec.worker.selection.SimilarUsers;
 import io.adaptrec.worker.selection.Strategy;
 import java.io.IOException;
@@ -102,8 +103,8 @@ class LanguageModelTest {
         Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
         try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 2)) {
             Map<String, float[]> before = snapshot(lm.parameters(false));
-            DemoSelector sel = selector(lm, seqs);
-            new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainPrompts(lm, seqs, template, sel,
+            new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainPrompts(lm, seqs, template, offline(lm, seqs),
+                    selector(lm),
                     Strategy.SIMILARITY, true, 1);
             Map<String, float[]> after = snapshot(lm.parameters(false));
             for (String k : before.keySet()) {
@@ -121,7 +122,7 @@ class LanguageModelTest {
         try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 3)) {
             float[][] base = lm.scoreCandidates(ps, candidateLists(6));
             new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainPrompts(lm, seqs, template,
-                    selector(lm, seqs), Strategy.SIMILARITY, true, 1);
+                    offline(lm, seqs), selector(lm), Strategy.SIMILARITY, true, 1);
             float[][] tuned = lm.scoreCandidates(ps, candidateLists(6));
             assertThat(tuned[0]).isNotEqualTo(base[0]);
             AdapterStore.Manifest m = AdapterStore.save(lm, dir.resolve("adapters"), "v1", Map.of("hr@1", 0.5));
@@ -208,8 +209,8 @@ class LanguageModelTest {
         try (LanguageModel lm = LanguageModel.create(cfg, vocab, 9)) {
             RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining(), line -> { });
             trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 3e-3f);
-            trainer.trainPrompts(lm, seqs, template, selector(lm, seqs), Strategy.SIMILARITY, false, 1);
-            trainer.trainPrompts(lm, seqs, template, selector(lm, seqs), Strategy.ADAPTIVE, true, 1);
+            trainer.trainPrompts(lm, seqs, template, offline(lm, seqs), selector(lm), Strategy.SIMILARITY, false, 1);
+            trainer.trainPrompts(lm, seqs, template, offline(lm, seqs), selector(lm), Strategy.ADAPTIVE, true, 1);
             return snapshot(lm.parameters(true));
         }
     }
@@ -247,7 +248,7 @@ class LanguageModelTest {
             Map<Long, long[]> seqs = Fixtures.sequences(20, 10, 4);
             trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 1e-3f);
             trainer.trainPrompts(lm, seqs, PromptTemplate.resource(PromptTemplate.RECOMMENDATION),
-                    selector(lm, seqs), Strategy.SIMILARITY, false, 1);
+                    offline(lm, seqs), selector(lm), Strategy.SIMILARITY, false, 1);
             assertThat(heard).containsExactly("A1", "A2", "B1");
         }
     }
@@ -269,10 +270,12 @@ class LanguageModelTest {
         throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
-    static DemoSelector selector(LanguageModel lm, Map<Long, long[]> seqs) {
-        return new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
-                new SimilarUsers(seqs, lm.vocabulary(), lm.itemEmbeddings(), 10), seqs,
-                new DemoSelector.Config(5, 4, 9, 1));
+    static DemoSelector selector(LanguageModel lm) {
+        return new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION), new DemoSelector.Config(5, 4, 9, 1));
+    }
+
+    static OfflineNeighbourhood offline(LanguageModel lm, Map<Long, long[]> seqs) {
+        return new OfflineNeighbourhood(new SimilarUsers(seqs, lm.vocabulary(), lm.itemEmbeddings(), 10), seqs, "test");
     }
 
     static Map<String, float[]> snapshot(Map<String, Parameter> params) {

@@ -36,13 +36,13 @@ public final class Ml100kExperiment {
                 lm = LanguageModel.create(mc, vocab, tc.seed());
                 trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
                 RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-                trainer.trainPrompts(lm, seqs, rec, afterA.selector(), io.adaptrec.worker.selection.Strategy.SIMILARITY,
+                trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood(), afterA.selector(), io.adaptrec.worker.selection.Strategy.SIMILARITY,
                         false, tc.promptEpochs());
                 lm.saveBase(ck);
             }
             RecLMSystem sys = new RecLMSystem(lm, seqs, sc, tc.historyLen());
             String cStrategy = System.getProperty("cStrategy", "adaptive");
-            trainer.trainPrompts(lm, seqs, rec, sys.selector(), io.adaptrec.worker.selection.Strategy.parse(cStrategy),
+            trainer.trainPrompts(lm, seqs, rec, sys.neighbourhood(), sys.selector(), io.adaptrec.worker.selection.Strategy.parse(cStrategy),
                     true, tc.loraEpochs());
             return sys;
         } catch (java.io.IOException e) {

@@ -77,29 +77,32 @@ class DemoSelectorTest {
         TrainConfig tc = new TrainConfig(11, 1, 10, 0, 1, 2, 16, 3e-3f, 5e-2f, 2, 5, 9, 1f, 0.3f, 0);
         try (LanguageModel lm = LanguageModel.create(mc, v, 11)) {
             DemoSelector sel = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
-                    new SimilarUsers(seqs, v, lm.itemEmbeddings(), 10), seqs, new DemoSelector.Config(8, 4, 9, 2));
+                    new DemoSelector.Config(8, 4, 9, 2));
+            OfflineNeighbourhood hood = new OfflineNeighbourhood(new SimilarUsers(seqs, v, lm.itemEmbeddings(), 10),
+                    seqs, "test");
             List<DemoSelector.Target> targets = new ArrayList<>();
             for (long u = 1; u <= 12; u++) {
-                targets.add(new DemoSelector.Target(100 + u, java.util.Arrays.copyOf(seqs.get(u), 6)));
+                long[] h = java.util.Arrays.copyOf(seqs.get(u), 6);
+                targets.add(new DemoSelector.Target(100 + u, h, hood.pool(100 + u, h, 8, Long.MAX_VALUE)));
             }
-            List<long[]> before = sel.rank(targets, Strategy.ADAPTIVE);
-            List<long[]> simBefore = sel.rank(targets, Strategy.SIMILARITY);
-            List<long[]> staticBefore = sel.rank(targets, Strategy.STATIC);
+            List<long[]> before = sel.rankIds(targets, Strategy.ADAPTIVE);
+            List<long[]> simBefore = sel.rankIds(targets, Strategy.SIMILARITY);
+            List<long[]> staticBefore = sel.rankIds(targets, Strategy.STATIC);
             new RecLMTrainer(tc, s -> { }).trainPrompts(lm, seqs, PromptTemplate.resource(PromptTemplate.RECOMMENDATION),
-                    sel, Strategy.ADAPTIVE, true, 1);
-            List<long[]> after = sel.rank(targets, Strategy.ADAPTIVE);
+                    hood, sel, Strategy.ADAPTIVE, true, 1);
+            List<long[]> after = sel.rankIds(targets, Strategy.ADAPTIVE);
             int changed = 0;
             for (int i = 0; i < targets.size(); i++) {
                 assertThat(after.get(i)).containsExactlyInAnyOrder(before.get(i));   // same pool, new order
                 if (!java.util.Arrays.equals(after.get(i), before.get(i))) {
                     changed++;
                 }
-                assertThat(sel.rank(targets, Strategy.SIMILARITY).get(i)).containsExactly(simBefore.get(i));
-                assertThat(sel.rank(targets, Strategy.STATIC).get(i)).containsExactly(staticBefore.get(i));
+                assertThat(sel.rankIds(targets, Strategy.SIMILARITY).get(i)).containsExactly(simBefore.get(i));
+                assertThat(sel.rankIds(targets, Strategy.STATIC).get(i)).containsExactly(staticBefore.get(i));
             }
             assertThat(changed).as("targets whose adaptive ranking moved with the adapter").isGreaterThan(0);
             AdapterStore.reset(lm);   // the identity adapter restores the base model's judgement
-            List<long[]> reset = sel.rank(targets, Strategy.ADAPTIVE);
+            List<long[]> reset = sel.rankIds(targets, Strategy.ADAPTIVE);
             for (int i = 0; i < targets.size(); i++) {
                 assertThat(reset.get(i)).containsExactly(before.get(i));
             }

@@ -67,12 +67,12 @@ public final class Fixtures {
     for (int i = 0; i < neighbours.length; i++) {
       list.add(new Neighbour(neighbours[i], 0.9f - 0.1f * i));
     }
-    return new SimilarUserPool(user, list, "text-v1", T0);
+    return new SimilarUserPool(user, list, "text-v1", T0, 1L);
   }
 
   public static RecommendationRequest request(String requestId, long user, int k, long... candidates) {
     List<Long> c = candidates.length == 0 ? null : longs(candidates);
-    return new RecommendationRequest(requestId, user, c, k, T0);
+    return new RecommendationRequest(requestId, user, c, k, T0, null);
   }
 
   /** An OK response ranking {@code items} in order with descending scores. */

@@ -1,0 +1,158 @@
+package io.adaptrec.worker.model;
+
+import io.adaptrec.worker.selection.DemoSelector;
+import io.adaptrec.worker.selection.Neighbourhood;
+import io.adaptrec.worker.selection.Strategy;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The AdaptRec recommender core, top to bottom in the paper's order (Zhang et al., 2025):
+ *
+ * <ol>
+ *   <li>stage 1, user similarity retrieval: the target's Top-N similar-user pool, with every
+ *       member's history as of the query, from a {@link Neighbourhood} (offline: training data;
+ *       online: the materialised {@code user-state} and {@code user-pools} topics);</li>
+ *   <li>stage 2, self-adaptive user selection: the language model ranks the pool members by how
+ *       much each one, as the only demonstration, raises the likelihood of the target's recent
+ *       known items, and keeps the Top-M ({@link DemoSelector});</li>
+ *   <li>stage 3, contextual prompt-based recommendation: the User-Contextualised prompt (the M
+ *       demonstrations, the candidates, the target's history) and constrained scoring of the
+ *       candidates at the answer slot ({@link LanguageModel#scoreCandidates}).</li>
+ * </ol>
+ *
+ * <p>It is a function of values: queries, a neighbourhood, a strategy and M in; one
+ * {@link Recommendation} per query out. Offline evaluation and the serving worker both call
+ * {@link #recommend}; only the neighbourhood differs. Stages 2 and 3 of a call run under one
+ * adapter snapshot, and every recommendation names that adapter.
+ */
+public final class AdaptRec {
+
+    /** How a ranking was made (the response's {@code path}). */
+    public enum Path {
+        /** Pool, stage-2 selection and a contextual prompt with demonstrations. */
+        ADAPTREC("adaptrec"),
+        /** No usable pool (or strategy NONE): the prompt holds the history and no demonstrations. */
+        HISTORY_ONLY("history-only"),
+        /** Cold start, no history: items popular lately (decided by the caller, never by the model). */
+        POPULAR("popular");
+
+        private final String wire;
+
+        Path(String wire) {
+            this.wire = wire;
+        }
+
+        public String wire() {
+            return wire;
+        }
+    }
+
+    /**
+     * One ranking question.
+     *
+     * @param history    the target's interactions before the query time, oldest first (may be longer
+     *                   than the prompt's history length: the most recent items are used)
+     * @param candidates items to rank (non-empty)
+     * @param asOfMillis event-time cut the neighbourhood applies to member histories
+     *                   ({@link Long#MAX_VALUE}: none)
+     */
+    public record Query(long userId, long[] history, long[] candidates, long asOfMillis) {
+        public Query(long userId, long[] history, long[] candidates) {
+            this(userId, history, candidates, Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * The answer to one query.
+     *
+     * @param candidates     the query's candidates
+     * @param scores         log-probability of each candidate at the answer slot, in candidate order
+     * @param demonstrations the chosen pool members, in prompt order, with their stage-2 scores
+     * @param pool           the stage-1 pool they were chosen from ({@link Neighbourhood.Pool#EMPTY} if none)
+     * @param adapter        the adapter both stages scored with
+     */
+    public record Recommendation(long userId, long[] candidates, float[] scores,
+                                 List<DemoSelector.Selected> demonstrations, Neighbourhood.Pool pool,
+                                 LanguageModel.AdapterSnapshot adapter, Path path) {
+
+        /** Candidates best first (ties keep candidate order). */
+        public List<Ranking.Scored> ranked() {
+            return Ranking.scored(candidates, scores);
+        }
+    }
+
+    private final LanguageModel lm;
+    private final DemoSelector selector;
+    private final PromptTemplate template;
+    private final int historyLen;
+
+    /** @param historyLen the target's most recent items shown in the prompt (paper: 10) */
+    public AdaptRec(LanguageModel lm, DemoSelector selector, int historyLen) {
+        this.lm = lm;
+        this.selector = selector;
+        this.template = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
+        this.historyLen = historyLen;
+    }
+
+    public LanguageModel model() {
+        return lm;
+    }
+
+    public DemoSelector selector() {
+        return selector;
+    }
+
+    public int historyLen() {
+        return historyLen;
+    }
+
+    /** Stages 1 to 3 for a batch of queries: one adapter snapshot, batched model calls. */
+    public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m) {
+        return recommend(queries, neighbourhood, strategy, m, Map.of());
+    }
+
+    /**
+     * As above, where {@code newItemWords} holds the title/genre word tokens of candidates added to
+     * the catalogue after training ({@link LanguageModel#scoreCandidates(List, List, Map)}).
+     */
+    public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
+                                          Map<Long, int[]> newItemWords) {
+        return lm.withAdapter(adapter -> {
+            // Stage 1: the pool and its members' histories as of each query.
+            List<DemoSelector.Target> targets = new ArrayList<>(queries.size());
+            for (Query q : queries) {
+                long[] recent = recent(q.history());
+                Neighbourhood.Pool pool = strategy == Strategy.NONE ? Neighbourhood.Pool.EMPTY
+                        : neighbourhood.pool(q.userId(), recent, selector.config().poolSize(), q.asOfMillis());
+                targets.add(new DemoSelector.Target(q.userId(), recent, pool));
+            }
+            // Stage 2: the model picks the Top-M demonstrations (cached per user, pool and adapter).
+            List<List<DemoSelector.Selected>> chosen = selector.choose(targets, strategy, m);
+            // Stage 3: the User-Contextualised prompt, scored on the candidates only.
+            List<Prompt> prompts = new ArrayList<>(queries.size());
+            List<long[]> cands = new ArrayList<>(queries.size());
+            for (int i = 0; i < queries.size(); i++) {
+                List<Demonstration> demos = chosen.get(i).stream().map(DemoSelector.Selected::demonstration).toList();
+                prompts.add(template.render(lm.vocabulary(), demos, targets.get(i).history(), queries.get(i).candidates()));
+                cands.add(queries.get(i).candidates());
+            }
+            float[][] scores = lm.scoreCandidates(prompts, cands, newItemWords);
+            List<Recommendation> out = new ArrayList<>(queries.size());
+            for (int i = 0; i < queries.size(); i++) {
+                List<DemoSelector.Selected> demos = chosen.get(i);
+                out.add(new Recommendation(queries.get(i).userId(), queries.get(i).candidates(), scores[i], demos,
+                        targets.get(i).pool(), adapter, demos.isEmpty() ? Path.HISTORY_ONLY : Path.ADAPTREC));
+            }
+            return out;
+        });
+    }
+
+    /** The last {@code historyLen} items: what the prompt shows and what offline stage 1 embeds. */
+    public long[] recent(long[] history) {
+        return history.length <= historyLen ? history
+                : Arrays.copyOfRange(history, history.length - historyLen, history.length);
+    }
+}

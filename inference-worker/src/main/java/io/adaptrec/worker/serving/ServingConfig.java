@@ -1,0 +1,120 @@
+package io.adaptrec.worker.serving;
+
+import io.adaptrec.schemas.ConfigKeys;
+import io.adaptrec.schemas.ConfigKeys.Key;
+import io.adaptrec.worker.selection.Strategy;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Typed, validated configuration of {@code WorkerApp serve}, parsed once at start. Every key,
+ * its default and range is declared in {@link #KEYS}; {@code config/inference-worker.properties}
+ * is the sample that documents them. {@code kafka.*} keys go to every Kafka client verbatim.
+ */
+public record ServingConfig(
+        String bootstrapServers,
+        String schemaRegistryUrl,
+        String topicPrefix,
+        Path modelDir,
+        String groupId,
+        String instanceId,
+        int maxBatch,
+        long pollMs,
+        long deadlineMs,
+        int maxCandidates,
+        int generatedCandidates,
+        int maxK,
+        Strategy strategy,
+        int m,
+        int poolSize,
+        int historyLength,
+        long cacheEntries,
+        double popularityHalfLifeMs,
+        boolean publishItemEmbeddings,
+        int djlThreads,
+        String httpHost,
+        int httpPort,
+        long readyTimeoutMs,
+        Map<String, String> kafka) {
+
+    public static final List<Key> KEYS = List.of(
+            new Key("bootstrap.servers", "127.0.0.1:9092", "host:port[,host:port...]", "Kafka brokers"),
+            new Key("schema.registry.url", "http://127.0.0.1:8081", "http(s) URL", "Confluent-API schema registry"),
+            new Key("topic.prefix", "adaptrec.", "string without spaces, may be empty", "prefix of every topic name"),
+            new Key("model.dir", null, "a model directory written by 'train --out'", "the base model and its adapters/CURRENT adapter"),
+            new Key("serving.group.id", "adaptrec-workers", "[A-Za-z0-9._-]+", "consumer group of rec-requests: workers with the same id share its partitions"),
+            new Key("serving.instance.id", "worker-1", "[A-Za-z0-9._-]+, unique per running worker",
+                    "names this worker: its transactional.id is <group>-<instance>, so a restarted instance fences its crashed predecessor and aborts its open transaction at once"),
+            new Key("serving.batch.max", "64", "1..4096", "requests scored together (one poll, one transaction)"),
+            new Key("serving.poll.ms", "5", "1..1000", "longest wait for requests when idle"),
+            new Key("serving.request.deadline.ms", "10000", "1..86400000", "a request read later than requestedAt + this is answered with status TIMEOUT, never scored"),
+            new Key("serving.candidates.max", "500", "1..100000", "most candidates a request may carry"),
+            new Key("serving.candidates.generate", "100", "1..10000", "candidates the worker generates when a request carries none"),
+            new Key("serving.k.max", "1000", "1..100000", "largest k a request may ask for"),
+            new Key("serving.selection.strategy", "adaptive", "adaptive | similarity | static | none", "stage-2 selection (AdaptRec: adaptive)"),
+            new Key("serving.selection.m", "5", "0..20", "M: demonstrations in the prompt (paper: 5)"),
+            new Key("serving.pool.size", "10", "1..100", "N: pool members considered (paper: 10)"),
+            new Key("serving.history.length", "10", "1..100", "the target's most recent items in the prompt (paper: 10)"),
+            new Key("serving.cache.entries", "100000", "0..100000000", "bound of the stage-2 selection cache (entries)"),
+            new Key("serving.popularity.half-life.ms", "86400000", "1..3.2e12", "event-time half-life of 'popular lately' (candidate generation, cold start)"),
+            new Key("serving.item-embeddings.publish", "true", "true | false", "publish the model's item embeddings to item-embeddings when they are not there yet (moves user embeddings and pools into the model's space)"),
+            new Key("serving.djl.threads", "1", "1..256", "PyTorch intra-op threads of the serving engine"),
+            new Key("http.host", "127.0.0.1", "host name or address", "health and metrics bind host"),
+            new Key("http.port", "7081", "0..65535 (0 = any free port)", "GET /health/live, /health/ready, /metrics"),
+            new Key("serving.ready.timeout.ms", "600000", "1000..86400000", "how long start-up may take to catch up on user-state and user-pools before it fails"));
+
+    public static ServingConfig load(Path file) {
+        return fromProperties(ConfigKeys.load(file, KEYS));
+    }
+
+    public static ServingConfig fromProperties(Properties p) {
+        ConfigKeys in = ConfigKeys.parse("inference-worker", KEYS, p);
+        ServingConfig c = new ServingConfig(
+                in.text("bootstrap.servers", s -> s.matches("[^\\s,]+:\\d+(,[^\\s,]+:\\d+)*")),
+                in.text("schema.registry.url", s -> s.matches("https?://\\S+")),
+                in.text("topic.prefix", s -> !s.contains(" ")),
+                Path.of(in.text("model.dir", s -> !s.isBlank())),
+                in.text("serving.group.id", s -> s.matches("[A-Za-z0-9._-]+")),
+                in.text("serving.instance.id", s -> s.matches("[A-Za-z0-9._-]+")),
+                (int) in.integer("serving.batch.max", 1, 4096),
+                in.integer("serving.poll.ms", 1, 1000),
+                in.integer("serving.request.deadline.ms", 1, 86_400_000),
+                (int) in.integer("serving.candidates.max", 1, 100_000),
+                (int) in.integer("serving.candidates.generate", 1, 10_000),
+                (int) in.integer("serving.k.max", 1, 100_000),
+                strategy(in),
+                (int) in.integer("serving.selection.m", 0, 20),
+                (int) in.integer("serving.pool.size", 1, 100),
+                (int) in.integer("serving.history.length", 1, 100),
+                in.integer("serving.cache.entries", 0, 100_000_000),
+                in.decimal("serving.popularity.half-life.ms", 1, 3.2e12),
+                in.bool("serving.item-embeddings.publish"),
+                (int) in.integer("serving.djl.threads", 1, 256),
+                in.text("http.host", s -> !s.isBlank()),
+                (int) in.integer("http.port", 0, 65535),
+                in.integer("serving.ready.timeout.ms", 1000, 86_400_000),
+                in.kafka());
+        in.check();
+        return c;
+    }
+
+    private static Strategy strategy(ConfigKeys in) {
+        String s = in.text("serving.selection.strategy", v -> v.matches("adaptive|similarity|static|none"));
+        return s.matches("adaptive|similarity|static|none") ? Strategy.parse(s) : Strategy.ADAPTIVE;
+    }
+
+    /** transactional.id of this worker's producer. */
+    public String transactionalId() {
+        return groupId + "-" + instanceId;
+    }
+
+    /** Settings every Kafka client of the worker starts from: brokers plus the kafka.* pass-through. */
+    public Properties clientProperties() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrapServers);
+        p.putAll(kafka);
+        return p;
+    }
+}

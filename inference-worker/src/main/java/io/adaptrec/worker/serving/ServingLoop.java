@@ -1,0 +1,319 @@
+package io.adaptrec.worker.serving;
+
+import io.adaptrec.avro.DeadLetter;
+import io.adaptrec.avro.RecommendationRequest;
+import io.adaptrec.avro.RecommendationResponse;
+import io.adaptrec.avro.ResponseStatus;
+import io.adaptrec.schemas.Topics;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consume-transform-produce loop of the worker: {@code rec-requests} in a consumer group,
+ * one Kafka transaction per poll holding the batch's responses, its dead letters and the group's
+ * offsets, so every request is answered exactly once for {@code read_committed} readers, also
+ * across crashes and rebalances (a crashed worker's open transaction is aborted when the same
+ * {@code serving.instance.id} starts again, or after {@code transaction.timeout.ms}).
+ *
+ * <p>Why transactions and not at-least-once with de-duplicating readers: every consumer of
+ * {@code rec-responses} (the client, the outcome join, the evaluation) would need its own
+ * de-duplication by request id, and the outcome join would need a store for it. Transactions
+ * keep that in one place. Their latency cost comes mostly from the producer's retry back-off
+ * after a commit (the next transaction's first send is refused until the markers are written),
+ * so the loop's producer backs off for 1-2 ms instead of 100 ms (measured in BENCHMARKS.md).
+ */
+public final class ServingLoop implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ServingLoop.class);
+    static final String SOURCE = "inference-worker/ServingLoop";
+
+    private final Topics topics;
+    private final RequestHandler handler;
+    private final WorkerMetrics metrics;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final Duration pollTimeout;
+    private final Thread thread;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicBoolean started = new AtomicBoolean(false);
+    private final AtomicLong lag = new AtomicLong();
+    private final AtomicLong answered = new AtomicLong();
+    private volatile Throwable failure;
+    private boolean inTransaction;   // loop thread only
+
+    public ServingLoop(Topics topics, RequestHandler handler, ServingConfig cfg, WorkerMetrics metrics) {
+        this.topics = topics;
+        this.handler = handler;
+        this.metrics = metrics;
+        this.pollTimeout = Duration.ofMillis(cfg.pollMs());
+        Properties c = cfg.clientProperties();
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, cfg.groupId());
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(cfg.maxBatch()));
+        c.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+        this.consumer = new KafkaConsumer<>(c);
+        Properties p = cfg.clientProperties();
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, cfg.transactionalId());
+        p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "0");
+        // The commit returns before the transaction markers are written; the next transaction's
+        // first request is refused until they are, and retried after this back-off (default 100 ms).
+        p.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "1");
+        p.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "2");
+        p.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "10000");
+        this.producer = new KafkaProducer<>(p);
+        this.thread = new Thread(this::run, "serving-loop");
+    }
+
+    public ServingLoop start() {
+        thread.start();
+        return this;
+    }
+
+    private void run() {
+        try {
+            producer.initTransactions();
+            consumer.subscribe(List.of(topics.recRequests().name()), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> parts) {
+                    log.info("serving: partitions revoked {}", parts);
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> parts) {
+                    log.info("serving: partitions assigned {}", parts);
+                }
+            });
+            started.set(true);
+            while (running.get()) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
+                updateLag();
+                if (records.isEmpty()) {
+                    continue;
+                }
+                long read = System.nanoTime();
+                try {
+                    process(records, read);
+                } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
+                    throw e;   // fatal: another instance took our transactional.id, or we may not write
+                } catch (KafkaException e) {
+                    // e.g. a rebalance took a partition while the transaction was open: abort, and
+                    // re-read from the committed offsets so nothing is lost or answered twice.
+                    log.warn("serving: transaction aborted, re-reading from committed offsets: {}", e.toString());
+                    if (inTransaction) {
+                        producer.abortTransaction();
+                        inTransaction = false;
+                    }
+                    rewind(records.partitions());
+                }
+            }
+        } catch (WakeupException e) {
+            if (running.get()) {
+                failure = e;
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+            log.error("serving loop stopped", e);
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+            producer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void process(ConsumerRecords<byte[], byte[]> records, long readNanos) {
+        List<RecommendationRequest> requests = new ArrayList<>(records.count());
+        List<ConsumerRecord<byte[], byte[]>> sources = new ArrayList<>(records.count());
+        List<ProducerRecord<byte[], byte[]>> extra = new ArrayList<>();
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+            try {
+                RecommendationRequest req = topics.recRequests().valueSerde().deserializer().deserialize(r.topic(), r.value());
+                if (req == null) {
+                    throw new IllegalArgumentException("empty value (tombstone) on " + r.topic());
+                }
+                requests.add(req);
+                sources.add(r);
+            } catch (RuntimeException e) {
+                extra.addAll(undecodable(r, e));
+            }
+        }
+        metrics.batch(requests.size());
+        List<RecommendationResponse> responses = handler.handle(requests, readNanos, System.currentTimeMillis());
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(responses.size() + extra.size());
+        for (RecommendationResponse resp : responses) {
+            out.add(response(resp));   // serialised before the transaction: a registry failure aborts nothing
+        }
+        out.addAll(extra);
+        producer.beginTransaction();
+        inTransaction = true;
+        for (ProducerRecord<byte[], byte[]> x : out) {
+            producer.send(x);
+        }
+        producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+        producer.commitTransaction();
+        inTransaction = false;
+        answered.addAndGet(responses.size());
+    }
+
+    /**
+     * A request that cannot be decoded goes to {@code dead-letter}; when the request id can still
+     * be read (the first field of every version of the schema), the caller also gets an ERROR
+     * response, so it does not wait for its timeout.
+     */
+    private List<ProducerRecord<byte[], byte[]>> undecodable(ConsumerRecord<byte[], byte[]> r, RuntimeException e) {
+        metrics.error("undecodable");
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+        String reason = "undecodable request: " + e.getMessage();
+        DeadLetter dl = DeadLetter.newBuilder().setTopic(r.topic()).setPartition(r.partition()).setOffset(r.offset())
+                .setError(reason).setSource(SOURCE)
+                .setRawKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
+                .setRawBytes(r.value() == null ? null : ByteBuffer.wrap(r.value()))
+                .setFailedAt(Instant.now()).build();
+        String dlt = topics.deadLetter().name();
+        out.add(new ProducerRecord<>(dlt, topics.deadLetter().keySerde().serializer().serialize(dlt, r.topic()),
+                topics.deadLetter().valueSerde().serializer().serialize(dlt, dl)));
+        String requestId = readRequestId(r.value());
+        Long user = readUser(r);
+        if (requestId != null && user != null) {
+            RecommendationResponse resp = RequestHandler.failure(requestId, user, ResponseStatus.ERROR, reason)
+                    .setLatencyMicros(0).setRespondedAt(Instant.now()).build();
+            metrics.request(resp.getStatus().name(), "none", 0);
+            out.add(response(resp));
+        }
+        log.warn("serving: {}-{}@{} to dead-letter ({}){}", r.topic(), r.partition(), r.offset(), reason,
+                requestId == null ? "" : ", error response to request " + requestId);
+        return out;
+    }
+
+    /** The leading Avro string after the 5-byte wire header, when it is plausible UTF-8. */
+    static String readRequestId(byte[] value) {
+        if (value == null || value.length < 6 || value[0] != 0) {
+            return null;
+        }
+        long len = 0;
+        int shift = 0;
+        int i = 5;
+        while (i < value.length && shift < 35) {
+            int b = value[i++] & 0xff;
+            len |= (long) (b & 0x7f) << shift;
+            shift += 7;
+            if ((b & 0x80) == 0) {
+                break;
+            }
+        }
+        long n = (len >>> 1) ^ -(len & 1);   // zig-zag
+        if (n < 1 || n > 200 || i + n > value.length) {
+            return null;
+        }
+        try {
+            String s = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(value, i, (int) n)).toString();
+            return s.chars().allMatch(ch -> ch >= 0x20) ? s : null;
+        } catch (CharacterCodingException ex) {
+            return null;
+        }
+    }
+
+    private Long readUser(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return r.key() == null ? null : topics.recRequests().keySerde().deserializer().deserialize(r.topic(), r.key());
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> response(RecommendationResponse resp) {
+        String t = topics.recResponses().name();
+        return new ProducerRecord<>(t, topics.recResponses().keySerde().serializer().serialize(t, resp.getUserId()),
+                topics.recResponses().valueSerde().serializer().serialize(t, resp));
+    }
+
+    private void rewind(Set<TopicPartition> parts) {
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(parts);
+        for (TopicPartition tp : parts) {
+            if (!consumer.assignment().contains(tp)) {
+                continue;
+            }
+            OffsetAndMetadata o = committed.get(tp);
+            if (o == null) {
+                consumer.seekToBeginning(List.of(tp));
+            } else {
+                consumer.seek(tp, o.offset());
+            }
+        }
+    }
+
+    private void updateLag() {
+        long behind = 0;
+        for (TopicPartition tp : consumer.assignment()) {
+            var l = consumer.currentLag(tp);
+            if (l.isPresent()) {
+                behind += l.getAsLong();
+            }
+        }
+        lag.set(behind);
+    }
+
+    /** Subscribed and its transactional producer initialised. */
+    public boolean started() {
+        return started.get() && failure == null && thread.isAlive();
+    }
+
+    public Throwable failure() {
+        return failure;
+    }
+
+    public long lag() {
+        return lag.get();
+    }
+
+    public long answered() {
+        return answered.get();
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+        consumer.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

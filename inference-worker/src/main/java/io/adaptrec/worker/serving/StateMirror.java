@@ -1,0 +1,401 @@
+package io.adaptrec.worker.serving;
+
+import io.adaptrec.avro.HistoryEntry;
+import io.adaptrec.avro.Interaction;
+import io.adaptrec.avro.Item;
+import io.adaptrec.avro.Neighbour;
+import io.adaptrec.avro.SimilarUserPool;
+import io.adaptrec.avro.UserState;
+import io.adaptrec.schemas.Topics;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's local copy of everything a request reads, so that serving needs no remote call:
+ * every partition of {@code user-state} (pool members live on any partition) and {@code user-pools},
+ * plus {@code interactions} (the per-user seen set beyond the 20-item window, and popularity
+ * lately) and {@code items} (titles of items the model was not trained on).
+ *
+ * <p>One consumer thread assigns every partition (no group: each worker needs the whole
+ * population) with {@code read_committed}, and writes into concurrent maps that serving threads
+ * read. {@link #ready()} becomes true once the consumer has reached the end offsets taken at
+ * start on every partition, so a worker never answers from a half-loaded mirror.
+ *
+ * <p>Memory: a user costs one history of at most L entries (two longs each), a pool of N (id and
+ * similarity) and a seen set (item and first-seen time per distinct item). That is about 1 KB per
+ * ML-100K-like user, so a few million users fit a few GB of heap; a population beyond that needs
+ * a disk store behind the same methods (not built yet).
+ *
+ * <p>Tombstones on {@code user-state} delete the user's history and seen set here, and
+ * {@link LiveNeighbourhood} drops members that have no state, so a deleted user disappears from
+ * every pool the worker reads; a request for them is a cold start.
+ */
+public final class StateMirror implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
+    /** Header the pools job puts on every pool record: the per-user pool version (8-byte long). */
+    static final String HEADER_POOL_VERSION = "adaptrec.pool.version";
+
+    /** A user's sliding history as of the latest {@code user-state}: items and event times, oldest first. */
+    public record History(long[] items, long[] times, String embeddingVersion) {
+
+        /** The items strictly before {@code asOfMillis}. */
+        public long[] itemsBefore(long asOfMillis) {
+            if (asOfMillis == Long.MAX_VALUE) {
+                return items;
+            }
+            int n = 0;
+            while (n < times.length && times[n] < asOfMillis) {
+                n++;
+            }
+            return n == items.length ? items : Arrays.copyOf(items, n);
+        }
+    }
+
+    /** A user's pool as the pools job last wrote it. */
+    public record Pool(long[] members, float[] similarities, String embeddingVersion, long version) {}
+
+    private final Map<Long, History> histories = new ConcurrentHashMap<>();
+    private final Map<Long, Pool> pools = new ConcurrentHashMap<>();
+    private final Map<Long, SeenSet> seen = new ConcurrentHashMap<>();
+    private final Map<Long, Item> items = new ConcurrentHashMap<>();
+    private final Popularity popularity;
+    private final Topics topics;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Thread thread;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicBoolean ready = new AtomicBoolean(false);
+    private final AtomicLong records = new AtomicLong();
+    private final AtomicLong undecodable = new AtomicLong();
+    private final AtomicLong lag = new AtomicLong(-1);
+    private volatile Throwable failure;
+
+    /**
+     * @param consumerProps bootstrap servers and any client settings (security); group and
+     *                      deserializer settings are the mirror's own
+     */
+    public StateMirror(Topics topics, Properties consumerProps, double popularityHalfLifeMillis) {
+        this.topics = topics;
+        this.popularity = new Popularity(popularityHalfLifeMillis);
+        Properties p = new Properties();
+        p.putAll(consumerProps);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
+        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        this.consumer = new KafkaConsumer<>(p);
+        this.thread = new Thread(this::run, "state-mirror");
+        thread.setDaemon(true);
+    }
+
+    public StateMirror start() {
+        thread.start();
+        return this;
+    }
+
+    private void run() {
+        try {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (String t : List.of(topics.items().name(), topics.userState().name(), topics.userPools().name(),
+                    topics.interactions().name())) {
+                List<PartitionInfo> infos = consumer.partitionsFor(t, Duration.ofSeconds(30));
+                if (infos == null || infos.isEmpty()) {
+                    throw new IllegalStateException("topic " + t + " does not exist (create the topics first)");
+                }
+                infos.forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+            }
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            log.info("state mirror: catching up on {} partitions ({} records)", parts.size(),
+                    end.values().stream().mapToLong(Long::longValue).sum());
+            while (running.get()) {
+                ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(50));
+                for (ConsumerRecord<byte[], byte[]> r : batch) {
+                    apply(r);
+                }
+                records.addAndGet(batch.count());
+                if (!ready.get()) {
+                    boolean caughtUp = true;
+                    long behind = 0;
+                    for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+                        long pos = consumer.position(e.getKey());
+                        behind += Math.max(0, e.getValue() - pos);
+                        caughtUp &= pos >= e.getValue();
+                    }
+                    lag.set(behind);
+                    if (caughtUp) {
+                        ready.set(true);
+                        log.info("state mirror ready: {} users, {} pools, {} items beyond the model, {} records",
+                                histories.size(), pools.size(), items.size(), records.get());
+                    }
+                } else if (!batch.isEmpty()) {
+                    updateLag(parts);
+                }
+            }
+        } catch (WakeupException e) {
+            if (running.get()) {
+                failure = e;
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+            log.error("state mirror stopped", e);
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void updateLag(List<TopicPartition> parts) {
+        long behind = 0;
+        for (TopicPartition tp : parts) {
+            Long l = consumer.currentLag(tp).isPresent() ? consumer.currentLag(tp).getAsLong() : null;
+            if (l != null) {
+                behind += l;
+            }
+        }
+        lag.set(behind);
+    }
+
+    private void apply(ConsumerRecord<byte[], byte[]> r) {
+        String t = r.topic();
+        try {
+            if (t.equals(topics.userState().name())) {
+                long user = topics.userState().keySerde().deserializer().deserialize(t, r.key());
+                if (r.value() == null) {
+                    histories.remove(user);
+                    seen.remove(user);
+                    pools.remove(user);
+                    return;
+                }
+                UserState s = topics.userState().valueSerde().deserializer().deserialize(t, r.value());
+                List<HistoryEntry> h = s.getHistory();
+                long[] it = new long[h.size()];
+                long[] ts = new long[h.size()];
+                for (int i = 0; i < it.length; i++) {
+                    it[i] = h.get(i).getItemId();
+                    ts[i] = h.get(i).getEventTime().toEpochMilli();
+                }
+                histories.put(user, new History(it, ts, s.getEmbeddingVersion()));
+            } else if (t.equals(topics.userPools().name())) {
+                long user = topics.userPools().keySerde().deserializer().deserialize(t, r.key());
+                if (r.value() == null) {
+                    pools.remove(user);
+                    return;
+                }
+                SimilarUserPool p = topics.userPools().valueSerde().deserializer().deserialize(t, r.value());
+                List<Neighbour> ns = p.getNeighbours();
+                long[] ids = new long[ns.size()];
+                float[] sims = new float[ns.size()];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = ns.get(i).getUserId();
+                    sims[i] = ns.get(i).getSimilarity();
+                }
+                pools.put(user, new Pool(ids, sims, p.getVersion(), poolVersion(p, r)));
+            } else if (t.equals(topics.interactions().name())) {
+                if (r.value() == null) {
+                    return;
+                }
+                Interaction i = topics.interactions().valueSerde().deserializer().deserialize(t, r.value());
+                long at = i.getEventTime().toEpochMilli();
+                seen.computeIfAbsent(i.getUserId(), u -> new SeenSet()).add(i.getItemId(), at);
+                popularity.add(i.getItemId(), at);
+            } else if (r.value() != null) {
+                Item item = topics.items().valueSerde().deserializer().deserialize(t, r.value());
+                items.put(item.getItemId(), item);
+            }
+        } catch (RuntimeException e) {
+            // The roles that own these topics dead-letter bad records; here they are counted and skipped.
+            if (undecodable.incrementAndGet() <= 5) {
+                log.warn("state mirror: skipping undecodable record {}-{}@{}: {}", t, r.partition(), r.offset(),
+                        e.getMessage());
+            }
+        }
+    }
+
+    private static long poolVersion(SimilarUserPool p, ConsumerRecord<byte[], byte[]> r) {
+        if (p.getPoolVersion() > 0) {
+            return p.getPoolVersion();
+        }
+        Header h = r.headers().lastHeader(HEADER_POOL_VERSION);
+        return h != null && h.value().length == 8 ? ByteBuffer.wrap(h.value()).getLong() : 0;
+    }
+
+    public boolean ready() {
+        return ready.get() && failure == null;
+    }
+
+    /** Why the mirror stopped, or null while it runs. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Records not yet read, summed over partitions (-1 before the first measurement). */
+    public long lag() {
+        return lag.get();
+    }
+
+    public long recordsRead() {
+        return records.get();
+    }
+
+    public long undecodable() {
+        return undecodable.get();
+    }
+
+    public History history(long user) {
+        return histories.get(user);
+    }
+
+    public Pool pool(long user) {
+        return pools.get(user);
+    }
+
+    public int users() {
+        return histories.size();
+    }
+
+    /** An item that reached {@code items}, or null. */
+    public Item item(long itemId) {
+        return items.get(itemId);
+    }
+
+    /** Whether {@code user} interacted with {@code item} strictly before {@code asOfMillis}. */
+    public boolean seen(long user, long item, long asOfMillis) {
+        SeenSet s = seen.get(user);
+        return s != null && s.seenBefore(item, asOfMillis);
+    }
+
+    /** Calls {@code out} with up to {@code n} items, most popular lately first. */
+    public void popular(int n, Consumer<Long> out) {
+        popularity.top(n, out);
+    }
+
+    /** Blocks until {@link #ready()} or the timeout; true when ready. */
+    public boolean awaitReady(Duration timeout) throws InterruptedException {
+        long until = System.nanoTime() + timeout.toNanos();
+        while (!ready() && System.nanoTime() < until) {
+            if (failure != null) {
+                throw new IllegalStateException("state mirror failed", failure);
+            }
+            Thread.sleep(20);
+        }
+        return ready();
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+        consumer.wakeup();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Distinct items of one user with the time each was first seen: sorted item ids and times in
+     * parallel arrays (16 bytes per item, no boxing), so "seen before t" is a binary search.
+     */
+    static final class SeenSet {
+        private long[] items = new long[4];
+        private long[] first = new long[4];
+        private int n;
+
+        synchronized void add(long item, long at) {
+            int i = Arrays.binarySearch(items, 0, n, item);
+            if (i >= 0) {
+                first[i] = Math.min(first[i], at);
+                return;
+            }
+            int ins = -i - 1;
+            if (n == items.length) {
+                items = Arrays.copyOf(items, n * 2);
+                first = Arrays.copyOf(first, n * 2);
+            }
+            System.arraycopy(items, ins, items, ins + 1, n - ins);
+            System.arraycopy(first, ins, first, ins + 1, n - ins);
+            items[ins] = item;
+            first[ins] = at;
+            n++;
+        }
+
+        synchronized boolean seenBefore(long item, long asOfMillis) {
+            int i = Arrays.binarySearch(items, 0, n, item);
+            return i >= 0 && first[i] < asOfMillis;
+        }
+    }
+
+    /**
+     * Exponentially time-decayed interaction counts in event time: score = sum of
+     * 0.5^((t_latest - t_event) / halfLife). Kept relative to a moving reference time so the numbers
+     * stay finite; the top list is recomputed at most every 200 ms of wall time.
+     */
+    static final class Popularity {
+        private final double halfLife;
+        private final Map<Long, double[]> scores = new HashMap<>();
+        private long reference = Long.MIN_VALUE;
+        private long[] top = new long[0];
+        private long topAt;
+        private boolean dirty;
+
+        Popularity(double halfLifeMillis) {
+            this.halfLife = halfLifeMillis;
+        }
+
+        synchronized void add(long item, long at) {
+            if (reference == Long.MIN_VALUE) {
+                reference = at;
+            }
+            double w = Math.pow(2, (at - reference) / halfLife);
+            if (w > 1e12) {   // rebase: scale every score down to the new reference
+                double f = 1 / w;
+                scores.values().forEach(s -> s[0] *= f);
+                reference = at;
+                w = 1;
+            }
+            scores.computeIfAbsent(item, k -> new double[1])[0] += w;
+            dirty = true;
+        }
+
+        synchronized void top(int n, Consumer<Long> out) {
+            long now = System.nanoTime();
+            if (dirty && (now - topAt > 200_000_000L || top.length < n)) {
+                top = scores.entrySet().stream()
+                        .sorted((a, b) -> a.getValue()[0] != b.getValue()[0]
+                                ? Double.compare(b.getValue()[0], a.getValue()[0]) : Long.compare(a.getKey(), b.getKey()))
+                        .limit(Math.max(n, 500)).mapToLong(Map.Entry::getKey).toArray();
+                topAt = now;
+                dirty = false;
+            }
+            for (int i = 0; i < Math.min(n, top.length); i++) {
+                out.accept(top[i]);
+            }
+        }
+    }
+}

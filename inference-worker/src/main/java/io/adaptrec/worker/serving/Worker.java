@@ -1,0 +1,145 @@
+package io.adaptrec.worker.serving;
+
+import io.adaptrec.schemas.AvroSerdeConfig;
+import io.adaptrec.schemas.Topics;
+import io.adaptrec.worker.model.AdaptRec;
+import io.adaptrec.worker.model.AdapterStore;
+import io.adaptrec.worker.model.LanguageModel;
+import io.adaptrec.worker.model.PromptTemplate;
+import io.adaptrec.worker.model.RecLMSystem;
+import io.adaptrec.worker.selection.DemoSelector;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One serving worker, composed from its parts in start-up order: load the model (base and the
+ * adapter named by {@code adapters/CURRENT}), publish its item embeddings if missing, start the
+ * health endpoint, mirror {@code user-state}/{@code user-pools}/{@code interactions}/{@code items}
+ * until caught up, then join the {@code rec-requests} group. {@link #close} stops in reverse.
+ */
+public final class Worker implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+    private final ServingConfig cfg;
+    private final LanguageModel lm;
+    private final DemoSelector selector;
+    private final WorkerMetrics metrics = new WorkerMetrics();
+    private final StateMirror mirror;
+    private final HealthServer http;
+    private ServingLoop loop;
+
+    private Worker(ServingConfig cfg) throws IOException {
+        this.cfg = cfg;
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(cfg.djlThreads()));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        this.lm = RecLMSystem.loadModel(cfg.modelDir());
+        this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
+                new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
+                        DemoSelector.Config.defaults().negatives(), DemoSelector.Config.defaults().knownItems()),
+                cfg.cacheEntries());
+        Topics topics = topics(cfg);
+        if (cfg.publishItemEmbeddings()) {
+            ItemEmbeddingPublisher.publishIfMissing(lm, AdapterStore.baseModelId(lm), topics, cfg.clientProperties());
+        }
+        this.mirror = new StateMirror(topics, cfg.clientProperties(), cfg.popularityHalfLifeMs());
+        this.http = new HealthServer(cfg.httpHost(), cfg.httpPort(), this::live, this::notReadyReason, metrics::scrape);
+        metrics.gauge("adaptrec.worker.requests.lag", "rec-requests not yet read by this worker",
+                () -> loop == null ? 0 : loop.lag());
+        metrics.gauge("adaptrec.worker.state.lag", "user-state/user-pools/interactions/items records not yet mirrored",
+                mirror::lag);
+        metrics.gauge("adaptrec.worker.state.users", "users in the local mirror", mirror::users);
+        metrics.gauge("adaptrec.worker.selection.cache.hit.rate", "stage-2 selection cache hit rate since start",
+                () -> selector.cacheStats().hitRate());
+        metrics.gauge("adaptrec.worker.ready", "1 when serving", () -> notReadyReason() == null ? 1 : 0);
+        log.info("worker {}: model {} (adapter {}), health on http://{}:{}", cfg.instanceId(),
+                AdapterStore.baseModelId(lm), lm.adapterVersion(), cfg.httpHost(), http.port());
+    }
+
+    /** Starts every part and returns once the worker serves (mirror caught up, group joined). */
+    public static Worker start(ServingConfig cfg) throws IOException, InterruptedException {
+        Worker w = new Worker(cfg);
+        try {
+            w.mirror.start();
+            if (!w.mirror.awaitReady(Duration.ofMillis(cfg.readyTimeoutMs()))) {
+                throw new IllegalStateException("state mirror did not catch up within " + cfg.readyTimeoutMs()
+                        + " ms (serving.ready.timeout.ms)");
+            }
+            AdaptRec core = new AdaptRec(w.lm, w.selector, cfg.historyLength());
+            w.loop = new ServingLoop(topics(cfg), new RequestHandler(core, w.mirror, cfg, w.metrics), cfg, w.metrics).start();
+            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!w.loop.started() && w.loop.failure() == null && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            if (w.notReadyReason() != null) {
+                throw new IllegalStateException("worker did not become ready: " + w.notReadyReason(), w.loop.failure());
+            }
+            log.info("worker {} ready: {} users mirrored", cfg.instanceId(), w.mirror.users());
+            return w;
+        } catch (InterruptedException | RuntimeException e) {
+            w.close();
+            throw e;
+        }
+    }
+
+    static Topics topics(ServingConfig cfg) {
+        Map<String, Object> serde = new HashMap<>(cfg.kafka());
+        serde.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, cfg.schemaRegistryUrl());
+        return new Topics(cfg.topicPrefix(), AvroSerdeConfig.fromMap(serde));
+    }
+
+    private boolean live() {
+        return mirror.failure() == null && (loop == null || loop.failure() == null);
+    }
+
+    /** Null when ready; otherwise what it waits for or why it failed. */
+    public String notReadyReason() {
+        if (mirror.failure() != null) {
+            return "state mirror failed: " + mirror.failure();
+        }
+        if (!mirror.ready()) {
+            return "catching up on user-state and user-pools (" + mirror.lag() + " records behind)";
+        }
+        if (loop == null || !loop.started()) {
+            return loop != null && loop.failure() != null ? "serving loop failed: " + loop.failure()
+                    : "joining the rec-requests consumer group";
+        }
+        return null;
+    }
+
+    public WorkerMetrics metrics() {
+        return metrics;
+    }
+
+    public StateMirror mirror() {
+        return mirror;
+    }
+
+    public int httpPort() {
+        return http.port();
+    }
+
+    public LanguageModel model() {
+        return lm;
+    }
+
+    /** Requests answered since start. */
+    public long answered() {
+        return loop == null ? 0 : loop.answered();
+    }
+
+    @Override
+    public void close() {
+        if (loop != null) {
+            loop.close();
+        }
+        mirror.close();
+        http.close();
+        lm.close();
+    }
+}
