@@ -1,22 +1,22 @@
 package io.adaptrec.flink;
 
+import io.adaptrec.schemas.ConfigKeys;
+import io.adaptrec.schemas.ConfigKeys.Key;
 import java.io.IOException;
-import java.io.Reader;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.function.Function;
 
 /**
  * Typed, validated configuration of the similar-user-pools job, parsed once at start. Every key,
- * its default and its meaning is listed in {@link #KEYS} and in
- * {@code flink-jobs/config/similar-user-pools.properties}.
+ * its default, range and meaning is listed in {@link #KEYS} and in
+ * {@code flink-jobs/config/similar-user-pools.properties}. Parsed {@link ConfigKeys#failFast
+ * fail-fast}: the first problem throws, and {@code kafka.*} keys are declared keys of this job,
+ * not a pass-through.
  */
 public record PoolsConfig(
     Mode mode,
@@ -48,46 +48,41 @@ public record PoolsConfig(
 
   public enum Mode { EXACT, LSH, IVF }
 
-  /** One declared key: name, default (null: no default), description. */
-  public record Key(String name, String defaultValue, String description) {}
-
   public static final List<Key> KEYS = List.of(
-      new Key("mode", "exact", "exact | lsh | ivf: exact Top-N, SimHash multi-probe, or k-means IVF"),
-      new Key("pool.size", "10", "N, neighbours per pool (paper: 10); 1..1000"),
-      new Key("pool.spare-candidates", "10", "extra candidates kept beyond N so pools refill without re-querying; 0..1000"),
-      new Key("pool.min-history", "3", "users with a shorter history are not pooled; 0..10000"),
-      new Key("embedding.dim", "0", "expected embedding dimension, 0 = accept the first one seen; 0..65536"),
-      new Key("pool.similarity-epsilon", "0.0001", "a pool is re-emitted when ids change or a similarity moves more than this; 0..1"),
-      new Key("emit.debounce-ms", "0", "coalesce a user's pool changes for this long before emitting, 0 = emit at once; 0..600000"),
-      new Key("exact.shards", "0", "exact mode: shards (each holds all embeddings), 0 = parallelism; 0..1024"),
-      new Key("lsh.bits", "10", "lsh mode: hyperplanes, 2^bits cells; 1..20"),
-      new Key("lsh.radius", "1", "lsh mode: Hamming radius of the buckets each user is replicated to; 0..lsh.bits"),
-      new Key("lsh.seed", "42", "lsh mode: seed of the random hyperplanes (must not change while state exists)"),
-      new Key("ivf.centroids-file", "", "ivf mode: centroid file ('ivf <lists> <dim>' then one row per list); required in ivf mode"),
-      new Key("ivf.probes", "8", "ivf mode: nearest lists each user is replicated to (its home first); 1..lists"),
-      new Key("parallelism", "2", "operator parallelism; 1..1024"),
-      new Key("max-parallelism", "128", "key groups, the upper bound for rescaling; parallelism..32768"),
-      new Key("state.backend", "rocksdb", "rocksdb (production) | hashmap (tests, small populations)"),
-      new Key("checkpoint.interval-ms", "10000", "exactly-once checkpoint interval; pools become visible to read_committed consumers on completion; 100..3600000"),
-      new Key("checkpoint.dir", "file:///tmp/adaptrec/flink-checkpoints", "checkpoint storage URI"),
-      new Key("restart.attempts", "10", "fixed-delay restart attempts after a failure; 0..1000"),
-      new Key("restart.delay-ms", "2000", "delay between restart attempts; 0..600000"),
-      new Key("kafka.bootstrap-servers", "127.0.0.1:9092", "Kafka bootstrap servers"),
-      new Key("schema.registry.url", "http://127.0.0.1:8081", "Confluent-API schema registry URL"),
-      new Key("topic.prefix", "adaptrec.", "prefix of the topic names (user-state, user-pools)"),
-      new Key("kafka.group-id", "adaptrec-similar-user-pools", "consumer group of the user-state source"),
-      new Key("kafka.transactional-id-prefix", "adaptrec-similar-user-pools", "transactional id prefix of the exactly-once sink; unique per job"),
-      new Key("kafka.starting-offsets", "earliest", "earliest | committed (committed falls back to earliest)"));
+      new Key("mode", "exact", "exact | lsh | ivf", "exact Top-N, SimHash multi-probe, or k-means IVF"),
+      new Key("pool.size", "10", "1..1000", "N, neighbours per pool (paper: 10)"),
+      new Key("pool.spare-candidates", "10", "0..1000", "extra candidates kept beyond N so pools refill without re-querying"),
+      new Key("pool.min-history", "3", "0..10000", "users with a shorter history are not pooled"),
+      new Key("embedding.dim", "0", "0..65536", "expected embedding dimension, 0 = accept the first one seen"),
+      new Key("pool.similarity-epsilon", "0.0001", "0..1", "a pool is re-emitted when ids change or a similarity moves more than this"),
+      new Key("emit.debounce-ms", "0", "0..600000", "coalesce a user's pool changes for this long before emitting, 0 = emit at once"),
+      new Key("exact.shards", "0", "0..1024", "exact mode: shards (each holds all embeddings), 0 = parallelism"),
+      new Key("lsh.bits", "10", "1..20", "lsh mode: hyperplanes, 2^bits cells"),
+      new Key("lsh.radius", "1", "0..lsh.bits", "lsh mode: Hamming radius of the buckets each user is replicated to"),
+      new Key("lsh.seed", "42", "any long", "lsh mode: seed of the random hyperplanes (must not change while state exists)"),
+      new Key("ivf.centroids-file", "", "path; required in ivf mode", "ivf mode: centroid file ('ivf <lists> <dim>' then one row per list)"),
+      new Key("ivf.probes", "8", "1..lists", "ivf mode: nearest lists each user is replicated to (its home first)"),
+      new Key("parallelism", "2", "1..1024", "operator parallelism"),
+      new Key("max-parallelism", "128", "parallelism..32768", "key groups, the upper bound for rescaling"),
+      new Key("state.backend", "rocksdb", "rocksdb | hashmap", "rocksdb (production), hashmap (tests, small populations)"),
+      new Key("checkpoint.interval-ms", "10000", "100..3600000", "exactly-once checkpoint interval; pools become visible to read_committed consumers on completion"),
+      new Key("checkpoint.dir", "file:///tmp/adaptrec/flink-checkpoints", "URI, non-empty", "checkpoint storage URI"),
+      new Key("restart.attempts", "10", "0..1000", "fixed-delay restart attempts after a failure"),
+      new Key("restart.delay-ms", "2000", "0..600000", "delay between restart attempts"),
+      new Key("kafka.bootstrap-servers", "127.0.0.1:9092", "host:port[,host:port...], non-empty", "Kafka bootstrap servers"),
+      new Key("schema.registry.url", "http://127.0.0.1:8081", "http(s) URL, non-empty", "Confluent-API schema registry URL"),
+      new Key("topic.prefix", "adaptrec.", "string, may be empty", "prefix of the topic names (user-state, user-pools)"),
+      new Key("kafka.group-id", "adaptrec-similar-user-pools", "non-empty", "consumer group of the user-state source"),
+      new Key("kafka.transactional-id-prefix", "adaptrec-similar-user-pools", "non-empty, unique per job", "transactional id prefix of the exactly-once sink"),
+      new Key("kafka.starting-offsets", "earliest", "earliest | committed", "where the source starts (committed falls back to earliest)"));
 
   public static PoolsConfig defaults() {
     return from(Map.of());
   }
 
+  /** Reads a properties file as it stands (values trimmed; no system-property overrides). */
   public static PoolsConfig load(Path file) throws IOException {
-    Properties p = new Properties();
-    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(r);
-    }
+    Properties p = ConfigKeys.read(file);
     Map<String, String> m = new LinkedHashMap<>();
     p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k).trim()));
     return from(m);
@@ -95,56 +90,49 @@ public record PoolsConfig(
 
   /** Parses and validates; unknown keys are rejected so a typo never silently means a default. */
   public static PoolsConfig from(Map<String, String> raw) {
-    for (String k : raw.keySet()) {
-      if (KEYS.stream().noneMatch(key -> key.name().equals(k))) {
-        throw new IllegalArgumentException("unknown config key '" + k + "'; known keys: "
-            + KEYS.stream().map(Key::name).toList());
-      }
-    }
-    Function<String, String> v = k -> raw.getOrDefault(k,
-        KEYS.stream().filter(key -> key.name().equals(k)).findFirst().orElseThrow().defaultValue());
-    Mode mode = switch (v.apply("mode").toLowerCase(Locale.ROOT)) {
+    ConfigKeys in = ConfigKeys.failFast(KEYS, raw);
+    Mode mode = switch (in.text("mode").toLowerCase(Locale.ROOT)) {
       case "exact" -> Mode.EXACT;
       case "lsh" -> Mode.LSH;
       case "ivf" -> Mode.IVF;
-      default -> throw new IllegalArgumentException("mode must be exact, lsh or ivf, was '" + v.apply("mode") + "'");
+      default -> throw new IllegalArgumentException("mode must be exact, lsh or ivf, was '" + in.text("mode") + "'");
     };
-    int parallelism = intIn(v, "parallelism", 1, 1024);
-    String backend = v.apply("state.backend").toLowerCase(Locale.ROOT);
+    int parallelism = (int) in.integer("parallelism", 1, 1024);
+    String backend = in.text("state.backend").toLowerCase(Locale.ROOT);
     if (!backend.equals("rocksdb") && !backend.equals("hashmap")) {
       throw new IllegalArgumentException("state.backend must be rocksdb or hashmap, was '" + backend + "'");
     }
-    String offsets = v.apply("kafka.starting-offsets").toLowerCase(Locale.ROOT);
+    String offsets = in.text("kafka.starting-offsets").toLowerCase(Locale.ROOT);
     if (!offsets.equals("earliest") && !offsets.equals("committed")) {
       throw new IllegalArgumentException("kafka.starting-offsets must be earliest or committed, was '" + offsets + "'");
     }
-    int bits = intIn(v, "lsh.bits", 1, 20);
+    int bits = (int) in.integer("lsh.bits", 1, 20);
     PoolsConfig c = new PoolsConfig(
         mode,
-        intIn(v, "pool.size", 1, 1000),
-        intIn(v, "pool.spare-candidates", 0, 1000),
-        intIn(v, "pool.min-history", 0, 10000),
-        intIn(v, "embedding.dim", 0, 65536),
-        (float) doubleIn(v, "pool.similarity-epsilon", 0, 1),
-        longIn(v, "emit.debounce-ms", 0, 600_000),
-        intIn(v, "exact.shards", 0, 1024),
+        (int) in.integer("pool.size", 1, 1000),
+        (int) in.integer("pool.spare-candidates", 0, 1000),
+        (int) in.integer("pool.min-history", 0, 10000),
+        (int) in.integer("embedding.dim", 0, 65536),
+        (float) in.decimal("pool.similarity-epsilon", 0, 1),
+        in.integer("emit.debounce-ms", 0, 600_000),
+        (int) in.integer("exact.shards", 0, 1024),
         bits,
-        intIn(v, "lsh.radius", 0, bits),
-        longIn(v, "lsh.seed", Long.MIN_VALUE, Long.MAX_VALUE),
-        v.apply("ivf.centroids-file"),
-        intIn(v, "ivf.probes", 1, 1 << 20),
+        (int) in.integer("lsh.radius", 0, bits),
+        in.integer("lsh.seed", Long.MIN_VALUE, Long.MAX_VALUE),
+        in.text("ivf.centroids-file"),
+        (int) in.integer("ivf.probes", 1, 1 << 20),
         parallelism,
-        intIn(v, "max-parallelism", parallelism, 32768),
+        (int) in.integer("max-parallelism", parallelism, 32768),
         backend,
-        longIn(v, "checkpoint.interval-ms", 100, 3_600_000),
-        nonBlank(v, "checkpoint.dir"),
-        intIn(v, "restart.attempts", 0, 1000),
-        longIn(v, "restart.delay-ms", 0, 600_000),
-        nonBlank(v, "kafka.bootstrap-servers"),
-        nonBlank(v, "schema.registry.url"),
-        v.apply("topic.prefix"),
-        nonBlank(v, "kafka.group-id"),
-        nonBlank(v, "kafka.transactional-id-prefix"),
+        in.integer("checkpoint.interval-ms", 100, 3_600_000),
+        in.nonBlank("checkpoint.dir"),
+        (int) in.integer("restart.attempts", 0, 1000),
+        in.integer("restart.delay-ms", 0, 600_000),
+        in.nonBlank("kafka.bootstrap-servers"),
+        in.nonBlank("schema.registry.url"),
+        in.text("topic.prefix"),
+        in.nonBlank("kafka.group-id"),
+        in.nonBlank("kafka.transactional-id-prefix"),
         offsets);
     if (mode == Mode.IVF && c.ivfCentroidsFile().isBlank()) {
       throw new IllegalArgumentException("mode=ivf needs ivf.centroids-file (train one with the pools benchmark or IvfPartitioner.train)");
@@ -214,45 +202,5 @@ public record PoolsConfig(
     m.put("kafka.transactional-id-prefix", transactionalIdPrefix);
     m.put("kafka.starting-offsets", startingOffsets);
     return m;
-  }
-
-  private static String nonBlank(Function<String, String> v, String key) {
-    String s = v.apply(key);
-    if (s == null || s.isBlank()) {
-      throw new IllegalArgumentException(key + " must not be empty");
-    }
-    return s;
-  }
-
-  private static int intIn(Function<String, String> v, String key, int min, int max) {
-    return (int) longIn(v, key, min, max);
-  }
-
-  private static long longIn(Function<String, String> v, String key, long min, long max) {
-    String s = v.apply(key);
-    long x;
-    try {
-      x = Long.parseLong(s.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be an integer in [" + min + ", " + max + "], was '" + s + "'");
-    }
-    if (x < min || x > max) {
-      throw new IllegalArgumentException(key + " must be in [" + min + ", " + max + "], was " + x);
-    }
-    return x;
-  }
-
-  private static double doubleIn(Function<String, String> v, String key, double min, double max) {
-    String s = v.apply(key);
-    double x;
-    try {
-      x = Double.parseDouble(s.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be a number in [" + min + ", " + max + "], was '" + s + "'");
-    }
-    if (!(x >= min && x <= max)) {
-      throw new IllegalArgumentException(key + " must be in [" + min + ", " + max + "], was " + x);
-    }
-    return x;
   }
 }

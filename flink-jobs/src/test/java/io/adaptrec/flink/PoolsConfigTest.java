@@ -3,6 +3,7 @@ package io.adaptrec.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.adaptrec.schemas.ConfigKeys;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ class PoolsConfigTest {
   void sampleFileDocumentsEveryKeyWithItsDefault() throws Exception {
     PoolsConfig fromFile = PoolsConfig.load(Path.of("config/similar-user-pools.properties"));
     assertThat(fromFile).isEqualTo(PoolsConfig.defaults());
-    assertThat(fromFile.asMap().keySet()).containsExactlyElementsOf(PoolsConfig.KEYS.stream().map(PoolsConfig.Key::name).toList());
+    assertThat(fromFile.asMap().keySet()).containsExactlyElementsOf(PoolsConfig.KEYS.stream().map(ConfigKeys.Key::name).toList());
   }
 
   @Test

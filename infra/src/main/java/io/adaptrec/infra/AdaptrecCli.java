@@ -3,6 +3,7 @@ package io.adaptrec.infra;
 import io.adaptrec.flink.bench.PoolsBenchCommand;
 import io.adaptrec.streams.bench.StreamsBenchCommand;
 import io.adaptrec.worker.cli.EvalCommand;
+import io.adaptrec.worker.cli.ServeCommand;
 import io.adaptrec.worker.cli.TrainCommand;
 import io.adaptrec.worker.data.MalformedDataException;
 import java.io.PrintWriter;
@@ -39,7 +40,8 @@ public final class AdaptrecCli implements Callable<Integer> {
    *   <li>infra: {@code up}, {@code replay}, {@code demo}, {@code topics}, the {@code bench} group
    *   <li>flink-jobs: {@code bench pools} ({@link PoolsBenchCommand})
    *   <li>streams: {@code bench streams} ({@link StreamsBenchCommand})
-   *   <li>inference-worker: {@code train} ({@link TrainCommand}), {@code eval} ({@link EvalCommand})
+   *   <li>inference-worker: {@code serve} ({@link ServeCommand}), {@code train} ({@link TrainCommand}),
+   *       {@code eval} ({@link EvalCommand})
    * </ul>
    */
   public static CommandLine build() {
@@ -48,12 +50,15 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("replay", new ReplayCommand());
     cli.addSubcommand("demo", new DemoCommand());
     cli.addSubcommand("topics", new TopicsCommand());
+    cli.addSubcommand("recommend", new RecommendCommand());
+    cli.addSubcommand("serve", new ServeCommand());
     cli.addSubcommand("train", new TrainCommand());
     cli.addSubcommand("eval", new EvalCommand());
 
     CommandLine bench = new CommandLine(new BenchCommand());
     bench.addSubcommand("streams", new StreamsBenchCommand());
     bench.addSubcommand("pools", new PoolsBenchCommand());
+    bench.addSubcommand("serving", new ServingBenchCommand());
     cli.addSubcommand("bench", bench);
 
     // role modules write their own @Command classes; the same --help/--version everywhere

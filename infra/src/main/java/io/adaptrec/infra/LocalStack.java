@@ -11,6 +11,8 @@ import io.adaptrec.schemas.TopicAdmin;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.streams.StreamsApp;
 import io.adaptrec.streams.UserStateConfig;
+import io.adaptrec.worker.serving.ServingConfig;
+import io.adaptrec.worker.serving.Worker;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -24,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -70,6 +73,9 @@ public final class LocalStack implements AutoCloseable {
   private UserStateConfig streamsConfig;
   private PoolsConfig poolsConfig;
   private JobID poolsJob;
+  private ServingConfig workerConfig;
+  private Worker worker;
+  private Gateway gateway;
   private boolean closed;
 
   private LocalStack(StackConfig config, Path dataDir, boolean temporaryDataDir) {
@@ -154,6 +160,28 @@ public final class LocalStack implements AutoCloseable {
       JobID id = poolsJob;
       started.push(new Component("pools role (SimilarUserPools job)", () -> flink.cancel(id)));
     }
+    if (config.roles().contains(Role.WORKER) && config.modelDir() != null) {
+      int port = Ports.choose("--worker-port", config.workerHttpPort(), StackConfig.DEFAULT_WORKER_HTTP_PORT);
+      Properties p = new Properties();
+      p.setProperty("bootstrap.servers", broker.bootstrapServers());
+      p.setProperty("schema.registry.url", registry.url());
+      p.setProperty("topic.prefix", config.topicPrefix());
+      p.setProperty("model.dir", config.modelDir().toAbsolutePath().toString());
+      p.setProperty("serving.instance.id", "local-worker-1");
+      // one intra-op thread: on two cores the worker shares the machine with Streams and Flink
+      p.setProperty("serving.djl.threads", "1");
+      p.setProperty("http.port", Integer.toString(port));
+      workerConfig = ServingConfig.fromProperties(p);
+      worker = Worker.start(workerConfig);
+      started.push(new Component("worker role (inference worker)", worker));
+    }
+    if (config.roles().contains(Role.GATEWAY) && worker != null) {
+      int port = Ports.choose("--gateway-port", config.gatewayPort(), StackConfig.DEFAULT_GATEWAY_PORT);
+      Properties client = new Properties();
+      client.setProperty("bootstrap.servers", broker.bootstrapServers());
+      gateway = new Gateway(topics, client, Ports.HOST, port, Duration.ofSeconds(30));
+      started.push(new Component("gateway role (HTTP)", gateway));
+    }
     startMillis = (System.nanoTime() - startNanos) / 1_000_000;
     LOG.info("Local stack up in {} ms", startMillis);
   }
@@ -214,6 +242,16 @@ public final class LocalStack implements AutoCloseable {
     return Optional.ofNullable(poolsConfig);
   }
 
+  /** The running worker, if started (needs a model). */
+  public Optional<Worker> worker() {
+    return Optional.ofNullable(worker);
+  }
+
+  /** The gateway's base URL, if started. */
+  public Optional<String> gatewayUrl() {
+    return gateway == null ? Optional.empty() : Optional.of("http://" + Ports.HOST + ":" + gateway.port());
+  }
+
   /** Role applications that are configured to run here. */
   public List<Role> roles() {
     return new ArrayList<>(config.roles());
@@ -243,6 +281,9 @@ public final class LocalStack implements AutoCloseable {
         problems.add("pools job status unknown: " + e.getMessage());
       }
     }
+    if (worker != null && worker.notReadyReason() != null) {
+      problems.add("worker is not ready: " + worker.notReadyReason());
+    }
     return problems;
   }
 
@@ -262,6 +303,15 @@ public final class LocalStack implements AutoCloseable {
     if (poolsJob != null) {
       roles.add("pools    " + Role.POOLS.description() + "; Flink job " + poolsJob + ", checkpoints every "
           + config.flinkCheckpointMs() + " ms");
+    }
+    if (worker != null) {
+      roles.add("worker   " + Role.WORKER.description() + "; model " + config.modelDir() + ", adapter "
+          + worker.model().adapterVersion() + ", health http://" + Ports.HOST + ":" + worker.httpPort() + "/health/ready");
+    } else if (config.roles().contains(Role.WORKER)) {
+      roles.add("worker   not started: no model (--model DIR; train one with ./adaptrec train --out DIR)");
+    }
+    if (gateway != null) {
+      roles.add("gateway  POST http://" + Ports.HOST + ":" + gateway.port() + "/recommendations {\"userId\": 1, \"k\": 10}");
     }
     lines.put("Roles running", roles.isEmpty() ? "none (broker, registry and Flink only)" : String.join("\n" + " ".repeat(28), roles));
     StringBuilder sb = new StringBuilder();

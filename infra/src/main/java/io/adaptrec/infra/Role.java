@@ -9,7 +9,11 @@ public enum Role {
   /** Kafka Streams UserStateTopology (streams module). */
   STREAMS("streams", "Kafka Streams UserStateTopology: interactions + items -> user-state"),
   /** Flink SimilarUserPools job (flink-jobs module), submitted to the MiniCluster. */
-  POOLS("pools", "Flink SimilarUserPools job: user-state -> user-pools");
+  POOLS("pools", "Flink SimilarUserPools job: user-state -> user-pools"),
+  /** The inference worker (inference-worker module): needs a model ({@code --model}). */
+  WORKER("worker", "inference worker: rec-requests -> AdaptRec on the live pools -> rec-responses"),
+  /** HTTP gateway in front of the worker: POST /recommendations -> JSON. */
+  GATEWAY("gateway", "HTTP gateway: POST /recommendations -> rec-requests -> rec-responses -> JSON");
 
   private final String cliName;
   private final String description;

@@ -26,6 +26,9 @@ import java.util.Set;
  *     live; null = a temporary directory deleted on close
  * @param topicPrefix prefix of every topic name
  * @param roles which role applications to start
+ * @param modelDir the model the worker serves ({@code --model}); null = no worker, no gateway
+ * @param workerHttpPort the worker's health/metrics port ({@code --worker-port}, default 7081)
+ * @param gatewayPort the HTTP gateway's port ({@code --gateway-port}, default 8090)
  */
 public record StackConfig(
     Integer kafkaPort,
@@ -37,18 +40,25 @@ public record StackConfig(
     String flinkStateBackend,
     Path dataDir,
     String topicPrefix,
-    Set<Role> roles) {
+    Set<Role> roles,
+    Path modelDir,
+    Integer workerHttpPort,
+    Integer gatewayPort) {
 
   public static final int DEFAULT_KAFKA_PORT = 9092;
   public static final int DEFAULT_REGISTRY_PORT = 8081;
   public static final int DEFAULT_FLINK_REST_PORT = 8082;
   public static final int DEFAULT_STREAMS_QUERY_PORT = 7071;
+  public static final int DEFAULT_WORKER_HTTP_PORT = 7081;
+  public static final int DEFAULT_GATEWAY_PORT = 8090;
 
   public StackConfig {
     checkPort("--kafka-port", kafkaPort);
     checkPort("--registry-port", registryPort);
     checkPort("--flink-rest-port", flinkRestPort);
     checkPort("--streams-query-port", streamsQueryPort);
+    checkPort("--worker-port", workerHttpPort);
+    checkPort("--gateway-port", gatewayPort);
     if (flinkParallelism < 1 || flinkParallelism > 64) {
       throw new IllegalArgumentException("--flink-parallelism must be 1-64, got " + flinkParallelism);
     }
@@ -70,38 +80,49 @@ public record StackConfig(
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
   public static StackConfig defaults() {
     return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
-        EnumSet.allOf(Role.class));
+        EnumSet.allOf(Role.class), null, null, null);
   }
 
   /** Every port 0 (any free port): for tests and for several stacks on one machine. */
   public StackConfig withFreePorts() {
     return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
-        topicPrefix, roles);
+        topicPrefix, roles, modelDir, 0, 0);
   }
 
   public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
     return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
-        flinkStateBackend, dataDir, topicPrefix, roles);
+        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
   }
 
   public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
-        stateBackend, dataDir, topicPrefix, roles);
+        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
   }
 
   public StackConfig withDataDir(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles);
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
   }
 
   public StackConfig withTopicPrefix(String prefix) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles);
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort);
   }
 
   public StackConfig withRoles(Set<Role> newRoles) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort);
+  }
+
+  /** Serve {@code dir} with the worker (and the gateway in front of it). */
+  public StackConfig withModel(Path dir) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort);
+  }
+
+  public StackConfig withServingPorts(Integer worker, Integer gateway) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway);
   }
 
   private static void checkPort(String option, Integer port) {

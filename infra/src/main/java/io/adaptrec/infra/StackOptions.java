@@ -1,6 +1,7 @@
 package io.adaptrec.infra;
 
 import io.adaptrec.schemas.Topics;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -40,9 +41,22 @@ public final class StackOptions {
       description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
   String topicPrefix;
 
-  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools",
-      description = "Role applications to run: streams, pools, or none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway",
+      description = "Role applications to run: streams, pools, worker, gateway, or none (default: ${DEFAULT-VALUE}; "
+          + "worker and gateway need --model).")
   List<String> roles;
+
+  @Option(names = "--model", paramLabel = "DIR",
+      description = "Model directory the worker serves (written by './adaptrec train --out DIR'); without it no worker runs.")
+  Path model;
+
+  @Option(names = "--worker-port", paramLabel = "PORT",
+      description = "Worker health/metrics HTTP port (default: 7081 if free, else any free port).")
+  Integer workerPort;
+
+  @Option(names = "--gateway-port", paramLabel = "PORT",
+      description = "HTTP gateway port, POST /recommendations (default: 8090 if free, else any free port).")
+  Integer gatewayPort;
 
   /** The stack configuration these options describe, on top of {@code base}. */
   StackConfig toConfig(StackConfig base) {
@@ -58,6 +72,9 @@ public final class StackOptions {
             streamsQueryPort != null ? streamsQueryPort : base.streamsQueryPort())
         .withFlink(flinkParallelism, flinkCheckpointMs, flinkStateBackend)
         .withTopicPrefix(topicPrefix)
-        .withRoles(parsed);
+        .withRoles(parsed)
+        .withModel(model != null ? model : base.modelDir())
+        .withServingPorts(workerPort != null ? workerPort : base.workerHttpPort(),
+            gatewayPort != null ? gatewayPort : base.gatewayPort());
   }
 }

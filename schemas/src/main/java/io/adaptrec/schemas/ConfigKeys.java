@@ -12,52 +12,92 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
  * Configuration keys declared as data (name, default, allowed range, meaning) and a parser that
- * validates a {@link Properties} against them, collecting every problem before failing, each one
- * naming the key and its range. Keys starting with {@code kafka.} are passed through to the Kafka
- * clients with the prefix removed (security settings for a real cluster, client tuning).
+ * validates values against them. Roles declare their keys once (a {@code List<Key>}) and read typed
+ * values in their config record's factory; the role's sample properties file documents the same keys.
  *
- * <p>Roles declare their keys once (a {@code List<Key>}) and read typed values in their config
- * record's factory; the role's sample properties file documents the same keys.
+ * <p>Two ways to parse, one per style a role has settled on:
+ * <ul>
+ *   <li>{@link #parse} (collecting): every problem is collected and {@link #check} throws once,
+ *       listing all of them, each naming the key and its declared range. Values are stripped of
+ *       surrounding white space and integers may use {@code _} separators. Keys starting with
+ *       {@code kafka.} are passed through to the Kafka clients with the prefix removed ({@link
+ *       #kafka}); any other undeclared key is a problem.</li>
+ *   <li>{@link #failFast}: the first problem throws at once; an undeclared key is rejected before
+ *       anything is read, and there is no pass-through ({@code kafka.}-named keys are ordinary
+ *       declared keys). Values are used as given (numbers may carry surrounding white space) and
+ *       messages name the key and the numeric bounds, e.g. {@code pool.size must be in [1, 1000],
+ *       was 0}.</li>
+ * </ul>
  */
 public final class ConfigKeys {
 
   /** One configuration key: name, default (null = required), allowed range, meaning. */
   public record Key(String name, String defaultValue, String range, String doc) {}
 
+  private static final String KAFKA = "kafka.";
+
   private final String role;
   private final List<Key> keys;
-  private final Properties props;
+  private final Function<String, String> values;
+  private final boolean failFast;
   private final List<String> errors = new ArrayList<>();
   private final Map<String, String> kafka = new LinkedHashMap<>();
 
-  private ConfigKeys(String role, List<Key> keys, Properties props) {
+  private ConfigKeys(String role, List<Key> keys, Function<String, String> values, boolean failFast) {
     this.role = role;
     this.keys = List.copyOf(keys);
-    this.props = props;
-    for (String name : new TreeSet<>(props.stringPropertyNames())) {
-      if (name.startsWith("kafka.")) {
-        kafka.put(name.substring("kafka.".length()), props.getProperty(name));
-      } else if (keys.stream().noneMatch(k -> k.name().equals(name))) {
-        errors.add("unknown key '" + name + "'");
-      }
-    }
+    this.values = values;
+    this.failFast = failFast;
   }
 
-  /** A parser over {@code props}; unknown keys (other than {@code kafka.*}) are errors. */
+  /** A collecting parser over {@code props}; unknown keys (other than {@code kafka.*}) are errors. */
   public static ConfigKeys parse(String role, List<Key> keys, Properties props) {
-    return new ConfigKeys(role, keys, props);
+    ConfigKeys in = new ConfigKeys(role, keys, props::getProperty, false);
+    for (String name : new TreeSet<>(props.stringPropertyNames())) {
+      if (name.startsWith(KAFKA)) {
+        in.kafka.put(name.substring(KAFKA.length()), props.getProperty(name));
+      } else if (!in.declared(name)) {
+        in.errors.add("unknown key '" + name + "'");
+      }
+    }
+    return in;
+  }
+
+  /**
+   * A fail-fast parser over {@code values}: throws at once on the first undeclared key (in the map's
+   * order), and every read below throws on its first problem.
+   */
+  public static ConfigKeys failFast(List<Key> keys, Map<String, String> values) {
+    ConfigKeys in = new ConfigKeys(null, keys, values::get, true);
+    for (String name : values.keySet()) {
+      if (!in.declared(name)) {
+        throw new IllegalArgumentException("unknown config key '" + name + "'; known keys: "
+            + keys.stream().map(Key::name).toList());
+      }
+    }
+    return in;
+  }
+
+  /** Reads a properties file (UTF-8) as it stands. */
+  public static Properties read(Path file) throws IOException {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(r);
+    }
+    return p;
   }
 
   /** Reads a properties file; system properties with a declared key's name override it. */
   public static Properties load(Path file, List<Key> keys) {
     Properties p = new Properties();
     if (file != null) {
-      try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        p.load(r);
+      try {
+        p = read(file);
       } catch (IOException e) {
         throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
       }
@@ -71,74 +111,118 @@ public final class ConfigKeys {
     return p;
   }
 
+  private boolean declared(String name) {
+    return keys.stream().anyMatch(k -> k.name().equals(name));
+  }
+
   private Key key(String name) {
     return keys.stream().filter(k -> k.name().equals(name)).findFirst()
         .orElseThrow(() -> new IllegalArgumentException("undeclared key " + name));
   }
 
+  private String range(String name) {
+    return key(name).range();
+  }
+
+  /** Records a problem (collecting) or throws it (fail-fast), each style with its own wording. */
+  private void problem(String collected, String thrown) {
+    if (failFast) {
+      throw new IllegalArgumentException(thrown);
+    }
+    errors.add(collected);
+  }
+
   private String raw(String name) {
-    String v = props.getProperty(name);
+    String v = values.apply(name);
     if (v == null) {
       v = key(name).defaultValue();
     }
     if (v == null) {
-      errors.add(name + " is required; expected " + key(name).range());
+      String required = name + " is required; expected " + range(name);
+      problem(required, required);
       return "";
     }
-    return v.strip();
+    return failFast ? v : v.strip();
+  }
+
+  /** The value as given (or its default), without further checks. */
+  public String text(String name) {
+    return raw(name);
   }
 
   public String text(String name, Predicate<String> ok) {
     String v = raw(name);
     if (!ok.test(v)) {
-      errors.add(name + "='" + v + "' is not allowed; expected " + key(name).range());
+      problem(name + "='" + v + "' is not allowed; expected " + range(name),
+          name + " must be " + range(name) + ", was '" + v + "'");
+    }
+    return v;
+  }
+
+  /** A value that must not be blank ({@code text(name, s -> !s.isBlank())} in the collecting style). */
+  public String nonBlank(String name) {
+    String v = raw(name);
+    if (v.isBlank()) {
+      problem(name + "='" + v + "' is not allowed; expected " + range(name), name + " must not be empty");
     }
     return v;
   }
 
   public long integer(String name, long min, long max) {
     String v = raw(name);
+    long x;
     try {
-      long x = Long.parseLong(v.replace("_", ""));
-      if (x < min || x > max) {
-        errors.add(name + "=" + x + " is out of range " + key(name).range());
-      }
-      return Math.max(min, Math.min(max, x));
+      x = Long.parseLong(failFast ? v.trim() : v.replace("_", ""));
     } catch (NumberFormatException e) {
-      errors.add(name + "='" + v + "' is not an integer; expected " + key(name).range());
+      problem(name + "='" + v + "' is not an integer; expected " + range(name),
+          name + " must be an integer in [" + min + ", " + max + "], was '" + v + "'");
       return min;
     }
+    if (x < min || x > max) {
+      problem(name + "=" + x + " is out of range " + range(name),
+          name + " must be in [" + min + ", " + max + "], was " + x);
+    }
+    return Math.max(min, Math.min(max, x));
   }
 
+  /** A number in [min, max]. */
   public double decimal(String name, double min, double max) {
+    return decimal(name, min, max, true);
+  }
+
+  /** A number in [min, max], or in (min, max] where {@code minInclusive} is false. */
+  public double decimal(String name, double min, double max, boolean minInclusive) {
     String v = raw(name);
+    String bounds = (minInclusive ? "[" : "(") + min + ", " + max + "]";
+    double x;
     try {
-      double x = Double.parseDouble(v);
-      if (!(x >= min && x <= max)) {
-        errors.add(name + "=" + v + " is out of range " + key(name).range());
-        return max;
-      }
-      return x;
+      x = Double.parseDouble(failFast ? v.trim() : v);
     } catch (NumberFormatException e) {
-      errors.add(name + "='" + v + "' is not a number; expected " + key(name).range());
+      problem(name + "='" + v + "' is not a number; expected " + range(name),
+          name + " must be a number in " + bounds + ", was '" + v + "'");
       return max;
     }
+    if (!((minInclusive ? x >= min : x > min) && x <= max)) {
+      problem(name + "=" + v + " is out of range " + range(name), name + " must be in " + bounds + ", was " + x);
+      return max;
+    }
+    return x;
   }
 
   public boolean bool(String name) {
     String v = raw(name).toLowerCase(Locale.ROOT);
     if (!v.equals("true") && !v.equals("false")) {
-      errors.add(name + "='" + v + "' is not allowed; expected true | false");
+      problem(name + "='" + v + "' is not allowed; expected true | false", name + " must be true or false, was '" + v + "'");
     }
     return v.equals("true");
   }
 
-  /** The {@code kafka.*} pass-through settings, prefix removed. */
+  /** The {@code kafka.*} pass-through settings, prefix removed (always empty when fail-fast). */
   public Map<String, String> kafka() {
     return Map.copyOf(kafka);
   }
 
-  /** Throws one exception listing every problem found so far, if any. */
+  /** Throws one exception listing every problem found so far, if any (fail-fast has thrown already). */
   public void check() {
     if (!errors.isEmpty()) {
       throw new IllegalArgumentException("invalid " + role + " configuration:\n  " + String.join("\n  ", errors));

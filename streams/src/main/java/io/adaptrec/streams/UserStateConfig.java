@@ -1,19 +1,13 @@
 package io.adaptrec.streams;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.adaptrec.schemas.ConfigKeys;
+import io.adaptrec.schemas.ConfigKeys.Key;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.Function;
 
 /**
  * Typed, validated configuration of the streams role, parsed once at start. Keys, defaults and
@@ -47,9 +41,6 @@ public record UserStateConfig(
         String httpHost,
         int httpPort,
         Map<String, String> kafkaOverrides) {
-
-    /** One configuration key: name, default (null = required), allowed range, meaning. */
-    public record Key(String name, String defaultValue, String range, String doc) {}
 
     public static final List<Key> KEYS = List.of(
             new Key("bootstrap.servers", "127.0.0.1:9092", "host:port[,host:port...]", "Kafka brokers"),
@@ -85,27 +76,12 @@ public record UserStateConfig(
 
     /** Reads a properties file; system properties with the same key override it. */
     public static UserStateConfig load(Path file) {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
-        }
-        for (Key k : KEYS) {
-            String sys = System.getProperty(k.name());
-            if (sys != null) p.setProperty(k.name(), sys);
-        }
-        return fromProperties(p);
+        return fromProperties(ConfigKeys.load(Objects.requireNonNull(file, "file"), KEYS));
     }
 
     /** Validates every key; the exception lists all problems at once, each naming key and range. */
     public static UserStateConfig fromProperties(Properties p) {
-        Parser in = new Parser(p);
-        Map<String, String> overrides = new LinkedHashMap<>();
-        for (String name : new TreeSet<>(p.stringPropertyNames())) {
-            if (name.startsWith("kafka.")) overrides.put(name.substring("kafka.".length()), p.getProperty(name));
-            else if (KEYS.stream().noneMatch(k -> k.name().equals(name))) in.errors.add("unknown key '" + name + "'");
-        }
+        ConfigKeys in = ConfigKeys.parse("streams", KEYS, p);
         UserStateConfig c = new UserStateConfig(
                 in.text("bootstrap.servers", s -> s.matches("[^\\s,]+:\\d+(,[^\\s,]+:\\d+)*")),
                 in.text("schema.registry.url", s -> s.matches("https?://\\S+")),
@@ -113,14 +89,14 @@ public record UserStateConfig(
                 in.bool("topics.ensure"),
                 (int) in.integer("topics.replication.factor", 1, 32),
                 in.text("application.id", s -> s.matches("[A-Za-z0-9._-]+")),
-                Path.of(in.text("state.dir", s -> !s.isBlank())),
+                Path.of(in.nonBlank("state.dir")),
                 (int) in.integer("num.stream.threads", 1, 64),
                 in.integer("commit.interval.ms", 10, 600_000),
                 in.text("processing.guarantee", GUARANTEES::contains),
                 in.integer("statestore.cache.max.bytes", 0, 1L << 40),
                 (int) in.integer("history.length", 1, 1000),
                 in.integer("history.grace.ms", 0, 31_536_000_000L),
-                in.decimal("embedding.recency.half-life", 0, 10_000, true),
+                in.decimal("embedding.recency.half-life", 0, 10_000),
                 (int) in.integer("embedding.text.dim", 8, 4096),
                 in.decimal("embedding.version.switch-coverage", 0, 1, false),
                 (int) in.integer("item.cache.entries", 0, 50_000_000),
@@ -129,12 +105,10 @@ public record UserStateConfig(
                 in.integer("migration.interval.ms", 10, 3_600_000),
                 (int) in.integer("migration.batch", 1, 10_000_000),
                 in.bool("query.http.enabled"),
-                in.text("query.http.host", s -> !s.isBlank()),
+                in.nonBlank("query.http.host"),
                 (int) in.integer("query.http.port", 0, 65535),
-                Map.copyOf(overrides));
-        if (!in.errors.isEmpty()) {
-            throw new IllegalArgumentException("invalid streams configuration:\n  " + String.join("\n  ", in.errors));
-        }
+                in.kafka());
+        in.check();
         return c;
     }
 
@@ -173,60 +147,5 @@ public record UserStateConfig(
         p.setProperty("query.http.port", Integer.toString(httpPort));
         kafkaOverrides.forEach((k, v) -> p.setProperty("kafka." + k, v));
         return p;
-    }
-
-    private static final class Parser {
-        final Properties p;
-        final List<String> errors = new ArrayList<>();
-
-        Parser(Properties p) { this.p = p; }
-
-        private Key key(String name) {
-            return KEYS.stream().filter(k -> k.name().equals(name)).findFirst().orElseThrow();
-        }
-
-        private String raw(String name) {
-            String v = p.getProperty(name);
-            return (v == null ? key(name).defaultValue() : v).strip();
-        }
-
-        String text(String name, Function<String, Boolean> ok) {
-            String v = raw(name);
-            if (!ok.apply(v)) errors.add(name + "='" + v + "' is not allowed; expected " + key(name).range());
-            return v;
-        }
-
-        long integer(String name, long min, long max) {
-            String v = raw(name);
-            try {
-                long x = Long.parseLong(v.replace("_", ""));
-                if (x < min || x > max) errors.add(name + "=" + x + " is out of range " + key(name).range());
-                return Math.max(min, Math.min(max, x));
-            } catch (NumberFormatException e) {
-                errors.add(name + "='" + v + "' is not an integer; expected " + key(name).range());
-                return min;
-            }
-        }
-
-        double decimal(String name, double min, double max, boolean minInclusive) {
-            String v = raw(name);
-            try {
-                double x = Double.parseDouble(v);
-                if (!(minInclusive ? x >= min : x > min) || !(x <= max)) {
-                    errors.add(name + "=" + v + " is out of range " + key(name).range());
-                    return max;
-                }
-                return x;
-            } catch (NumberFormatException e) {
-                errors.add(name + "='" + v + "' is not a number; expected " + key(name).range());
-                return max;
-            }
-        }
-
-        boolean bool(String name) {
-            String v = raw(name).toLowerCase(Locale.ROOT);
-            if (!v.equals("true") && !v.equals("false")) errors.add(name + "='" + v + "' is not allowed; expected true | false");
-            return v.equals("true");
-        }
     }
 }

@@ -3,6 +3,7 @@ package io.adaptrec.streams;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.adaptrec.schemas.ConfigKeys;
 import java.io.InputStream;
 import java.util.Map;
 import java.util.Properties;
@@ -33,7 +34,7 @@ class UserStateConfigTest {
         try (InputStream in = getClass().getResourceAsStream("/streams.properties")) {
             sample.load(in);
         }
-        for (UserStateConfig.Key k : UserStateConfig.KEYS) {
+        for (ConfigKeys.Key k : UserStateConfig.KEYS) {
             if (k.name().equals("state.dir")) continue; // machine-specific default, shown commented out
             assertThat(sample.getProperty(k.name())).as(k.name()).isEqualTo(k.defaultValue());
         }

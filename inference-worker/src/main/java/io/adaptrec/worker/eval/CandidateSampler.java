@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * random so that a recommender cannot profit from position (ties are ranked pessimistically
  * anyway, see {@link Metrics}).
  */
-final class CandidateSampler {
+public final class CandidateSampler {
 
     private CandidateSampler() {}
 
@@ -23,9 +23,28 @@ final class CandidateSampler {
 
     static long[] candidates(long[] catalogueSorted, Holdout h, int count, long seed) {
         SplittableRandom rng = new SplittableRandom(mix(mix(seed, h.userId()), h.target()));
-        int negatives = count - 1;
+        long[] out = Arrays.copyOf(unseen(catalogueSorted, h.userId(), h.interacted(), count - 1, rng), count);
+        out[count - 1] = h.target();
+        for (int i = count - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            long t = out[i];
+            out[i] = out[j];
+            out[j] = t;
+        }
+        return out;
+    }
+
+    /**
+     * {@code count} distinct catalogue items drawn uniformly from those not in {@code interactedSorted}
+     * (e.g. the candidates of a benchmark request, which has no target).
+     *
+     * @throws IllegalStateException when fewer than {@code count} such items exist
+     */
+    public static long[] unseen(long[] catalogueSorted, long userId, long[] interactedSorted, int count,
+                                SplittableRandom rng) {
+        int negatives = count;
         long[] out = new long[count];
-        long[] interacted = h.interacted();
+        long[] interacted = interactedSorted;
         if (interacted.length * 2 < catalogueSorted.length) {
             // Sparse users (the usual case): rejection sampling touches ~count items, not the catalogue.
             int found = 0;
@@ -38,7 +57,7 @@ final class CandidateSampler {
         } else {
             long[] pool = Arrays.stream(catalogueSorted).filter(i -> Arrays.binarySearch(interacted, i) < 0).toArray();
             if (pool.length < negatives) {
-                throw new IllegalStateException("user " + h.userId() + " leaves only " + pool.length
+                throw new IllegalStateException("user " + userId + " leaves only " + pool.length
                         + " never-interacted items, " + negatives + " needed");
             }
             for (int i = 0; i < negatives; i++) {
@@ -48,13 +67,6 @@ final class CandidateSampler {
                 pool[j] = t;
                 out[i] = pool[i];
             }
-        }
-        out[negatives] = h.target();
-        for (int i = count - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            long t = out[i];
-            out[i] = out[j];
-            out[j] = t;
         }
         return out;
     }

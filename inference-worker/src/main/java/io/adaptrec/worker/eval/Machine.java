@@ -7,11 +7,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The facts about the machine that make timings comparable, for reports. */
-final class Machine {
+public final class Machine {
 
     private Machine() {}
 
-    static Map<String, Object> describe() {
+    public static Map<String, Object> describe() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cores", Runtime.getRuntime().availableProcessors());
         m.put("max_heap_mb", Runtime.getRuntime().maxMemory() / (1024 * 1024));

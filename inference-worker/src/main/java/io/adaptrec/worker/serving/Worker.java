@@ -128,6 +128,11 @@ public final class Worker implements AutoCloseable {
         return lm;
     }
 
+    /** Stage-2 selection cache hit rate since start. */
+    public double selectorCacheHitRate() {
+        return selector.cacheStats().hitRate();
+    }
+
     /** Requests answered since start. */
     public long answered() {
         return loop == null ? 0 : loop.answered();
