@@ -53,7 +53,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("recommend", new RecommendCommand());
     cli.addSubcommand("serve", new ServeCommand());
     cli.addSubcommand("train", new TrainCommand());
-    cli.addSubcommand("eval", new EvalCommand());
+    cli.addSubcommand("eval", new EvalCommand(new PipelineEval(System.out)));
 
     CommandLine bench = new CommandLine(new BenchCommand());
     bench.addSubcommand("streams", new StreamsBenchCommand());

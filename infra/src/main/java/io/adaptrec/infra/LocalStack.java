@@ -171,6 +171,7 @@ public final class LocalStack implements AutoCloseable {
       // one intra-op thread: on two cores the worker shares the machine with Streams and Flink
       p.setProperty("serving.djl.threads", "1");
       p.setProperty("http.port", Integer.toString(port));
+      config.workerSettings().forEach(p::setProperty);
       workerConfig = ServingConfig.fromProperties(p);
       worker = Worker.start(workerConfig);
       started.push(new Component("worker role (inference worker)", worker));

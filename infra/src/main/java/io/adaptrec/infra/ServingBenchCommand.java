@@ -54,6 +54,9 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--djl-threads", defaultValue = "1", description = "Worker intra-op threads (default: ${DEFAULT-VALUE}).")
   int djlThreads;
 
+  @Option(names = "--known-items", defaultValue = "3", description = "serving.selection.known-items of the worker (default: ${DEFAULT-VALUE}).")
+  int knownItems;
+
   @Option(names = "--request-seed", defaultValue = "42", description = "Seed of the user and candidate draws (default: ${DEFAULT-VALUE}).")
   long seed;
 
@@ -72,20 +75,23 @@ public final class ServingBenchCommand implements Callable<Integer> {
     LoadResult loaded = data.load(kind);
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(djlThreads));
     StackConfig config = StackConfig.defaults().withFreePorts()
-        .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model);
+        .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
+        .withWorkerSettings(Map.of("serving.djl.threads", Integer.toString(djlThreads),
+            "serving.selection.known-items", Integer.toString(knownItems)));
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(config)) {
       new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(), Replayer.Options.fastest(), System.err)
           .replay(loaded.dataset(), loaded.report().skippedLines());
       ServingBenchmark bench = new ServingBenchmark(stack, loaded.dataset(),
-          new ServingBenchmark.Config(requests, rates, warmup, seed, modelRequests), out);
-      String pooled = ServingBenchmark.awaitModelSpacePools(stack.worker().orElseThrow(), bench.allUsers(), Duration.ofMinutes(5));
+          new ServingBenchmark.Config(requests, rates, warmup, seed, modelRequests, knownItems), out);
+      String pooled = ServingBenchmark.awaitModelSpacePools(stack.worker().orElseThrow(), bench.allUsers(), Duration.ofSeconds(5), Duration.ofMinutes(5));
       out.println("pipeline caught up: " + pooled);
       out.flush();
       Map<String, Object> report = bench.run();
       report.put("pooled", pooled);
       report.put("djl_threads", djlThreads);
+      report.put("known_items", knownItems);
       if (reportJson != null) {
         if (reportJson.toAbsolutePath().getParent() != null) {
           Files.createDirectories(reportJson.toAbsolutePath().getParent());

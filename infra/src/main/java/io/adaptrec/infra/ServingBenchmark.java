@@ -52,7 +52,7 @@ import org.HdrHistogram.Histogram;
  */
 final class ServingBenchmark {
 
-  record Config(int requests, List<Integer> rates, double warmupFraction, long seed, int modelSamples) {}
+  record Config(int requests, List<Integer> rates, double warmupFraction, long seed, int modelSamples, int knownItems) {}
 
   private final LocalStack stack;
   private final Worker worker;
@@ -87,22 +87,35 @@ final class ServingBenchmark {
     }
   }
 
-  /** Waits until every user has a state and a pool in the model's embedding space (or the timeout). */
-  static String awaitModelSpacePools(Worker worker, long[] users, Duration timeout) throws InterruptedException {
+  /**
+   * Waits until every user has a state and a pool in the model's embedding space, and no pool has
+   * changed for {@code quiet} (pools trail the migration by a few checkpoints), or the timeout.
+   */
+  static String awaitModelSpacePools(Worker worker, long[] users, Duration quiet, Duration timeout)
+      throws InterruptedException {
     String version = AdapterStore.baseModelId(worker.model());
     long until = System.nanoTime() + timeout.toNanos();
+    long lastSum = -1;
+    long stableSince = System.nanoTime();
     while (true) {
       int ready = 0;
+      long versions = 0;
       for (long u : users) {
         StateMirror.Pool p = worker.mirror().pool(u);
         if (p != null && version.equals(p.embeddingVersion()) && worker.mirror().history(u) != null) {
           ready++;
+          versions += p.version();
         }
       }
-      if (ready == users.length || System.nanoTime() > until) {
+      if (versions != lastSum) {
+        lastSum = versions;
+        stableSince = System.nanoTime();
+      }
+      boolean quietNow = System.nanoTime() - stableSince > quiet.toNanos();
+      if (ready == users.length && quietNow || System.nanoTime() > until) {
         return ready + "/" + users.length + " users pooled in " + version;
       }
-      Thread.sleep(500);
+      Thread.sleep(250);
     }
   }
 
@@ -163,8 +176,9 @@ final class ServingBenchmark {
    * draw of users as the Kafka runs, so repeat users hit the cache as they would there.
    */
   private Map<String, Object> modelAlone() {
+    DemoSelector.Config d = DemoSelector.Config.defaults();
     DemoSelector selector = new DemoSelector(worker.model(), PromptTemplate.resource(PromptTemplate.SELECTION),
-        DemoSelector.Config.defaults());
+        new DemoSelector.Config(d.poolSize(), d.demoLen(), d.negatives(), cfg.knownItems()));
     AdaptRec core = new AdaptRec(worker.model(), selector, 10);
     LiveNeighbourhood hood = new LiveNeighbourhood(worker.mirror());
     SplittableRandom rng = new SplittableRandom(cfg.seed() ^ 0x5eed);

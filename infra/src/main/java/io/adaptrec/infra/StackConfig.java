@@ -4,6 +4,7 @@ import io.adaptrec.schemas.Topics;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -29,6 +30,7 @@ import java.util.Set;
  * @param modelDir the model the worker serves ({@code --model}); null = no worker, no gateway
  * @param workerHttpPort the worker's health/metrics port ({@code --worker-port}, default 7081)
  * @param gatewayPort the HTTP gateway's port ({@code --gateway-port}, default 8090)
+ * @param workerSettings extra worker configuration keys (inference-worker.properties) over the stack's
  */
 public record StackConfig(
     Integer kafkaPort,
@@ -43,7 +45,8 @@ public record StackConfig(
     Set<Role> roles,
     Path modelDir,
     Integer workerHttpPort,
-    Integer gatewayPort) {
+    Integer gatewayPort,
+    Map<String, String> workerSettings) {
 
   public static final int DEFAULT_KAFKA_PORT = 9092;
   public static final int DEFAULT_REGISTRY_PORT = 8081;
@@ -75,54 +78,60 @@ public record StackConfig(
     }
     // EnumSet keeps the declaration order for display; an empty input cannot be copied by EnumSet
     roles = roles.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(roles));
+    workerSettings = Map.copyOf(workerSettings);
   }
 
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
   public static StackConfig defaults() {
     return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
-        EnumSet.allOf(Role.class), null, null, null);
+        EnumSet.allOf(Role.class), null, null, null, Map.of());
   }
 
   /** Every port 0 (any free port): for tests and for several stacks on one machine. */
   public StackConfig withFreePorts() {
     return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
-        topicPrefix, roles, modelDir, 0, 0);
+        topicPrefix, roles, modelDir, 0, 0, workerSettings);
   }
 
   public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
     return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
-        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
+        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
-        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
+        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   public StackConfig withDataDir(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort);
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   public StackConfig withTopicPrefix(String prefix) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort);
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   public StackConfig withRoles(Set<Role> newRoles) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   /** Serve {@code dir} with the worker (and the gateway in front of it). */
   public StackConfig withModel(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, workerSettings);
   }
 
   public StackConfig withServingPorts(Integer worker, Integer gateway) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, workerSettings);
+  }
+
+  public StackConfig withWorkerSettings(Map<String, String> settings) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, settings);
   }
 
   private static void checkPort(String option, Integer port) {

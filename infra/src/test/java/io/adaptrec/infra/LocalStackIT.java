@@ -41,7 +41,9 @@ class LocalStackIT {
     URI rest = stack.flinkRestAddress();
     try {
       assertThat(stack.temporaryDataDir()).isTrue();
-      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS);
+      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY);
+      assertThat(stack.worker()).as("no --model: no worker").isEmpty();
+      assertThat(stack.describe()).contains("worker   not started: no model");
       assertThat(stack.problems()).isEmpty();
       assertThat(stack.streams().orElseThrow().streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
 

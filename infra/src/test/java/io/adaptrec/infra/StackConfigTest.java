@@ -14,7 +14,8 @@ class StackConfigTest {
   @Test
   void defaultsRunEveryRoleOnWellKnownPorts() {
     StackConfig c = StackConfig.defaults();
-    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS);
+    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY);
+    assertThat(c.modelDir()).as("no model: worker and gateway are skipped").isNull();
     assertThat(c.kafkaPort()).isNull();
     assertThat(c.flinkParallelism()).isEqualTo(2);
     assertThat(c.dataDir()).isNull();
@@ -30,7 +31,7 @@ class StackConfigTest {
     assertThatThrownBy(() -> d.withFlink(2, 1000, "memory")).hasMessageContaining("--flink-state-backend must be hashmap or rocksdb");
     assertThatThrownBy(() -> d.withTopicPrefix("bad prefix")).hasMessageContaining("--topic-prefix");
     assertThat(d.withRoles(EnumSet.noneOf(Role.class)).roles()).isEmpty();
-    assertThatThrownBy(() -> Role.parse("trainer")).hasMessageContaining("expected one of streams, pools");
+    assertThatThrownBy(() -> Role.parse("trainer")).hasMessageContaining("expected one of streams, pools, worker, gateway");
   }
 
   @Test

@@ -11,7 +11,9 @@ import io.adaptrec.worker.eval.Recommender;
 import io.adaptrec.worker.eval.RecommenderFactory;
 import io.adaptrec.worker.eval.Split;
 import io.adaptrec.worker.eval.Stage;
+import io.adaptrec.worker.model.RecLMConfig;
 import io.adaptrec.worker.model.RecLMSystem;
+import io.adaptrec.worker.model.TrainConfig;
 import io.adaptrec.worker.model.SasRec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +33,40 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Offline evaluation of RecLM variants and baselines (HR@1, NDCG@5/20, ValidRatio).")
 public final class EvalCommand implements Callable<Integer> {
+
+    /**
+     * What {@code --through-pipeline} needs to run the evaluation through the real system. The
+     * worker module cannot start Streams or Flink (roles never depend on each other), so the infra
+     * CLI, which composes them, supplies the runner.
+     *
+     * @param model    a model directory to serve, or null to train one with {@code modelConfig} and
+     *                 {@code training} on the protocol's training split
+     * @param variants the RecLM variants to compare (the pipeline serves the first; see the runner)
+     */
+    public record PipelineRequest(Dataset data, Protocol protocol, EvalConfig config, Path model,
+                                  RecLMConfig modelConfig, java.util.function.LongFunction<TrainConfig> training,
+                                  List<RecLMSystem.Variant> variants, Path reportJson) {}
+
+    /** Runs a {@link PipelineRequest}; returns the exit code. */
+    public interface PipelineRunner {
+        int run(PipelineRequest request) throws Exception;
+    }
+
+    private final PipelineRunner pipeline;
+
+    /** Without a pipeline runner (the worker jar alone): {@code --through-pipeline} is refused. */
+    public EvalCommand() {
+        this(null);
+    }
+
+    public EvalCommand(PipelineRunner pipeline) {
+        this.pipeline = pipeline;
+    }
+
+    @Option(names = "--through-pipeline", description = "Evaluate through the real system on the embedded stack "
+            + "(replay into interactions, Streams, Flink exact pools in the model's space, the worker answering "
+            + "rec-requests) next to the offline evaluation of the same model; needs the adaptrec CLI.")
+    boolean throughPipeline;
 
     @Option(names = "--dataset", required = true, description = "movielens | generic | synthetic")
     String dataset;
@@ -87,7 +123,17 @@ public final class EvalCommand implements Callable<Integer> {
         List<Protocol> protocols = protocol.equalsIgnoreCase("both")
                 ? List.of(Protocol.LLARA, Protocol.LOO) : List.of(Protocol.parse(protocol));
         EvalConfig cfg = new EvalConfig(LongStream.rangeClosed(1, seeds).boxed().toList(),
-                Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), retrainPerSeed, true, 64, !noProgress);
+                Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), retrainPerSeed, !throughPipeline, 64, !noProgress);
+        if (throughPipeline) {
+            if (pipeline == null) {
+                throw new IllegalArgumentException("--through-pipeline needs the roles composed: run it as './adaptrec eval'");
+            }
+            if (protocols.size() != 1 || reclm.isEmpty()) {
+                throw new IllegalArgumentException("--through-pipeline takes one --protocol and at least one RecLM variant");
+            }
+            return pipeline.run(new PipelineRequest(data, protocols.get(0), cfg, model, opts.model(), opts::training,
+                    reclm, reportJson));
+        }
         long started = System.nanoTime();
         for (Protocol p : protocols) {
             Split split = Split.create(data, p);

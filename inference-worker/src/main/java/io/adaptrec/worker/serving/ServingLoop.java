@@ -18,6 +18,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -78,6 +79,10 @@ public final class ServingLoop implements AutoCloseable {
         this.pollTimeout = Duration.ofMillis(cfg.pollMs());
         Properties c = cfg.clientProperties();
         c.put(ConsumerConfig.GROUP_ID_CONFIG, cfg.groupId());
+        // Static membership under the instance's own name: a worker restarted after a crash takes
+        // its partitions back at once instead of waiting for the dead member's session to expire
+        // (45 s by default; measured in ServingFailoverIT). A clean stop leaves the group explicitly.
+        c.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, cfg.transactionalId());
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -117,9 +122,9 @@ public final class ServingLoop implements AutoCloseable {
                 @Override
                 public void onPartitionsAssigned(java.util.Collection<TopicPartition> parts) {
                     log.info("serving: partitions assigned {}", parts);
+                    started.set(true);   // joined the group (possibly with no partition, when workers outnumber them)
                 }
             });
-            started.set(true);
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
                 updateLag();
@@ -146,11 +151,17 @@ public final class ServingLoop implements AutoCloseable {
             if (running.get()) {
                 failure = e;
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
+            // Errors too (out of memory, a class that vanished with a swapped jar): a loop that no
+            // longer runs must make the worker report itself not live, never hang on as healthy.
             failure = e;
             log.error("serving loop stopped", e);
         } finally {
-            consumer.close(Duration.ofSeconds(2));
+            if (running.get() && failure == null) {
+                failure = new IllegalStateException("serving loop ended unexpectedly");
+            }
+            consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofSeconds(2)));
             producer.close(Duration.ofSeconds(2));
         }
     }
@@ -289,7 +300,7 @@ public final class ServingLoop implements AutoCloseable {
         lag.set(behind);
     }
 
-    /** Subscribed and its transactional producer initialised. */
+    /** Its transactional producer initialised and the group joined (a partition assignment received). */
     public boolean started() {
         return started.get() && failure == null && thread.isAlive();
     }

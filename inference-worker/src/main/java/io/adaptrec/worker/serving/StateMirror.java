@@ -162,10 +162,13 @@ public final class StateMirror implements AutoCloseable {
             if (running.get()) {
                 failure = e;
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             failure = e;
             log.error("state mirror stopped", e);
         } finally {
+            if (running.get() && failure == null) {
+                failure = new IllegalStateException("state mirror ended unexpectedly");
+            }
             consumer.close(Duration.ofSeconds(2));
         }
     }

@@ -41,7 +41,7 @@ public final class Worker implements AutoCloseable {
         this.lm = RecLMSystem.loadModel(cfg.modelDir());
         this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
                 new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
-                        DemoSelector.Config.defaults().negatives(), DemoSelector.Config.defaults().knownItems()),
+                        DemoSelector.Config.defaults().negatives(), cfg.knownItems()),
                 cfg.cacheEntries());
         Topics topics = topics(cfg);
         if (cfg.publishItemEmbeddings()) {
