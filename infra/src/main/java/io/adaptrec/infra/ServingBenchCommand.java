@@ -54,6 +54,9 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--djl-threads", defaultValue = "1", description = "Worker intra-op threads (default: ${DEFAULT-VALUE}).")
   int djlThreads;
 
+  @Option(names = "--delivery", defaultValue = "exactly-once", description = "serving.delivery of the worker: exactly-once | at-least-once (default: ${DEFAULT-VALUE}).")
+  String delivery;
+
   @Option(names = "--known-items", defaultValue = "3", description = "serving.selection.known-items of the worker (default: ${DEFAULT-VALUE}).")
   int knownItems;
 
@@ -77,7 +80,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
     StackConfig config = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
         .withWorkerSettings(Map.of("serving.djl.threads", Integer.toString(djlThreads),
-            "serving.selection.known-items", Integer.toString(knownItems)));
+            "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery));
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(config)) {
@@ -92,6 +95,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
       report.put("pooled", pooled);
       report.put("djl_threads", djlThreads);
       report.put("known_items", knownItems);
+      report.put("delivery", delivery);
       if (reportJson != null) {
         if (reportJson.toAbsolutePath().getParent() != null) {
           Files.createDirectories(reportJson.toAbsolutePath().getParent());

@@ -46,12 +46,15 @@ import org.slf4j.LoggerFactory;
  * across crashes and rebalances (a crashed worker's open transaction is aborted when the same
  * {@code serving.instance.id} starts again, or after {@code transaction.timeout.ms}).
  *
- * <p>Why transactions and not at-least-once with de-duplicating readers: every consumer of
- * {@code rec-responses} (the client, the outcome join, the evaluation) would need its own
- * de-duplication by request id, and the outcome join would need a store for it. Transactions
- * keep that in one place. Their latency cost comes mostly from the producer's retry back-off
- * after a commit (the next transaction's first send is refused until the markers are written),
- * so the loop's producer backs off for 1-2 ms instead of 100 ms (measured in BENCHMARKS.md).
+ * <p>{@code serving.delivery=exactly-once} (the default) uses transactions;
+ * {@code at-least-once} commits offsets after the batch's responses are acknowledged, so a crash
+ * may answer a request twice and every reader must keep the first response per request id
+ * ({@link io.adaptrec.client.RecClient} does). Why transactions by default: every consumer of
+ * {@code rec-responses} (the client, the outcome join, the evaluation) would otherwise need its
+ * own de-duplication, the outcome join a store for it. Their latency cost comes mostly from the
+ * producer's retry back-off after a commit (the next transaction's first send is refused until
+ * the markers are written), so the loop's producer backs off for 1-2 ms instead of 100 ms; both
+ * modes are measured side by side in BENCHMARKS.md.
  */
 public final class ServingLoop implements AutoCloseable {
 
@@ -71,6 +74,7 @@ public final class ServingLoop implements AutoCloseable {
     private final AtomicLong answered = new AtomicLong();
     private volatile Throwable failure;
     private boolean inTransaction;   // loop thread only
+    private final boolean exactlyOnce;
 
     public ServingLoop(Topics topics, RequestHandler handler, ServingConfig cfg, WorkerMetrics metrics) {
         this.topics = topics;
@@ -94,7 +98,13 @@ public final class ServingLoop implements AutoCloseable {
         Properties p = cfg.clientProperties();
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, cfg.transactionalId());
+        this.exactlyOnce = cfg.exactlyOnce();
+        if (exactlyOnce) {
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, cfg.transactionalId());
+        } else {
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+        }
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, "0");
         // The commit returns before the transaction markers are written; the next transaction's
         // first request is refused until they are, and retried after this back-off (default 100 ms).
@@ -112,7 +122,9 @@ public final class ServingLoop implements AutoCloseable {
 
     private void run() {
         try {
-            producer.initTransactions();
+            if (exactlyOnce) {
+                producer.initTransactions();
+            }
             consumer.subscribe(List.of(topics.recRequests().name()), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> parts) {
@@ -191,6 +203,18 @@ public final class ServingLoop implements AutoCloseable {
             out.add(response(resp));   // serialised before the transaction: a registry failure aborts nothing
         }
         out.addAll(extra);
+        if (!exactlyOnce) {
+            // at-least-once: offsets are committed only after every response of the batch is
+            // acknowledged; a crash in between answers those requests again, and readers keep the
+            // first response per request id (RecClient does).
+            for (ProducerRecord<byte[], byte[]> x : out) {
+                producer.send(x);
+            }
+            producer.flush();
+            consumer.commitAsync(offsets, null);
+            answered.addAndGet(responses.size());
+            return;
+        }
         producer.beginTransaction();
         inTransaction = true;
         for (ProducerRecord<byte[], byte[]> x : out) {
