@@ -7,6 +7,7 @@ import io.adaptrec.avro.ScoredItem;
 import io.adaptrec.avro.SelectedDemonstration;
 import io.adaptrec.client.RecClient;
 import io.adaptrec.schemas.AvroSerdeConfig;
+import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -17,11 +18,6 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -120,30 +116,18 @@ public final class RecommendCommand implements Callable<Integer> {
   static Map<Long, String> titles(Topics topics, String bootstrap) {
     Map<Long, String> out = new HashMap<>();
     Properties c = new Properties();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.setProperty("bootstrap.servers", bootstrap);
     String t = topics.items().name();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c)) {
-      List<TopicPartition> parts = consumer.partitionsFor(t, Duration.ofSeconds(10)).stream()
-          .map(i -> new TopicPartition(t, i.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (System.nanoTime() < until && parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          if (r.value() != null) {
-            try {
-              Item it = topics.items().valueSerde().deserializer().deserialize(t, r.value());
-              out.put(it.getItemId(), it.getTitle());
-            } catch (RuntimeException e) {
-              // a bad catalogue record only costs its title here
-            }
-          }
+    TopicScan.toEnd(c, t, Duration.ofSeconds(20), r -> {
+      if (r.value() != null) {
+        try {
+          Item it = topics.items().valueSerde().deserializer().deserialize(t, r.value());
+          out.put(it.getItemId(), it.getTitle());
+        } catch (RuntimeException e) {
+          // a bad catalogue record only costs its title here
         }
       }
-    }
+    });
     return out;
   }
 }

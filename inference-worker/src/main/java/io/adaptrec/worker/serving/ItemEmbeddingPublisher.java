@@ -1,6 +1,7 @@
 package io.adaptrec.worker.serving;
 
 import io.adaptrec.avro.ItemEmbedding;
+import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.model.LanguageModel;
 import io.adaptrec.worker.model.Vocabulary;
@@ -8,17 +9,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,38 +68,23 @@ public final class ItemEmbeddingPublisher {
 
     /** Item ids that already have a vector of {@code version} on the topic. */
     private static Set<Long> present(Topics topics, Properties client, String version) {
-        Properties c = new Properties();
-        c.putAll(client);
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        c.remove(ConsumerConfig.GROUP_ID_CONFIG);
         Set<Long> out = new HashSet<>();
         String t = topics.itemEmbeddings().name();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c)) {
-            List<TopicPartition> parts = consumer.partitionsFor(t, Duration.ofSeconds(30)).stream()
-                    .map(i -> new TopicPartition(t, i.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-            while (parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    if (r.value() == null) {
-                        continue;
-                    }
-                    try {
-                        ItemEmbedding e = topics.itemEmbeddings().valueSerde().deserializer().deserialize(t, r.value());
-                        if (version.equals(e.getModelVersion())) {
-                            out.add(e.getItemId());
-                        } else {
-                            out.remove(e.getItemId());   // compacted: a later record of the item replaced it
-                        }
-                    } catch (RuntimeException ex) {
-                        // other producers' bad records are theirs to dead-letter; they do not count as present
-                    }
-                }
+        TopicScan.toEnd(client, t, Duration.ofSeconds(60), r -> {
+            if (r.value() == null) {
+                return;
             }
-        }
+            try {
+                ItemEmbedding e = topics.itemEmbeddings().valueSerde().deserializer().deserialize(t, r.value());
+                if (version.equals(e.getModelVersion())) {
+                    out.add(e.getItemId());
+                } else {
+                    out.remove(e.getItemId());   // compacted: a later record of the item replaced it
+                }
+            } catch (RuntimeException ex) {
+                // other producers' bad records are theirs to dead-letter; they do not count as present
+            }
+        });
         return out;
     }
 }

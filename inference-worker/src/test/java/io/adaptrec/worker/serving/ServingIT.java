@@ -10,6 +10,7 @@ import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.avro.ResponseStatus;
 import io.adaptrec.avro.ScoredItem;
 import io.adaptrec.client.RecClient;
+import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.testkit.TestKafka;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,11 +26,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -255,25 +251,8 @@ class ServingIT {
     }
 
     static List<byte[]> readValues(String topic, Duration wait) {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers());
-        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         List<byte[]> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c)) {
-            List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-            long until = System.nanoTime() + wait.toNanos();
-            while (System.nanoTime() < until && parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    out.add(r.value());
-                }
-            }
-        }
+        TopicScan.toEnd(clientProps(), topic, wait, r -> out.add(r.value()));
         return out;
     }
 }
