@@ -151,7 +151,7 @@ public final class LocalStack implements AutoCloseable {
           "schema.registry.url", registry.url(),
           "topic.prefix", config.topicPrefix(),
           "kafka.group-id", config.topicPrefix() + "similar-user-pools",
-          "kafka.transactional-id-prefix", config.topicPrefix() + "similar-user-pools"));
+          "kafka.transactional-id-prefix", config.topicPrefix() + "similar-user-pools")).with(config.settings(Role.POOLS));
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       SimilarUserPoolsJob.configureEnvironment(env, poolsConfig);
       new SimilarUserPoolsJob(poolsConfig, poolsConfig.partitioner(), KafkaIo.source(poolsConfig),
@@ -171,7 +171,7 @@ public final class LocalStack implements AutoCloseable {
       // one intra-op thread: on two cores the worker shares the machine with Streams and Flink
       p.setProperty("serving.djl.threads", "1");
       p.setProperty("http.port", Integer.toString(port));
-      config.workerSettings().forEach(p::setProperty);
+      config.settings(Role.WORKER).forEach(p::setProperty);
       workerConfig = ServingConfig.fromProperties(p);
       worker = Worker.start(workerConfig);
       started.push(new Component("worker role (inference worker)", worker));

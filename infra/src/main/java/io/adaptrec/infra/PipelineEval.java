@@ -38,6 +38,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -47,10 +49,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code eval --through-pipeline}: the offline evaluation run through the real system, next to
  * the offline evaluation of the same model, query by query.
  *
- * <p>What reaches the system: under {@code loo} every user's interactions before the evaluated
- * targets (test stage: the training sequence plus the validation item; validation stage: the
- * training sequence), replayed into {@code interactions} in event-time order before any query,
- * as the offline stage 1 also sees all of them. Streams builds each user's window (L = 20) and
+ * <p>What reaches the system: every interaction the protocol knows before the evaluated targets
+ * ({@link #knownEvents}), replayed into {@code interactions} in event-time order before any query,
+ * as the offline stage 1 also sees all of them. Under {@code llara} the held-out users' histories
+ * reach the system (they are the queries) but the pools job is told never to make them anyone's
+ * pool member ({@code pool.exclude-members}), as offline only training users are pooled. Streams builds each user's window (L = 20) and
  * sequence embedding in the model's item space (the worker publishes its item embeddings at
  * start; the benchmark waits for the migration), Flink keeps exact Top-10 pools, and every test
  * query goes out as a {@code rec-request} with its 20 candidates and {@code k = 20}.
@@ -62,8 +65,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * that from the same events ({@link #windowNeighbourhood}) and runs the same {@link AdaptRec} core
  * on the same model, so any difference in a ranking is the pipeline's (float rounding in two
  * implementations of the mean and cosine, batch composition), reported as
- * {@code identical_rankings}. {@code llara} is not supported yet: its test users must stay out of
- * every pool, which needs a pool filter in the live system.
+ * {@code identical_rankings}.
  */
 final class PipelineEval implements EvalCommand.PipelineRunner {
 
@@ -79,14 +81,11 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
 
   @Override
   public int run(EvalCommand.PipelineRequest req) throws Exception {
-    if (req.protocol() != Protocol.LOO) {
-      throw new IllegalArgumentException("--through-pipeline supports --protocol loo (llara needs its test users kept "
-          + "out of every live pool, which the pools job cannot do yet)");
-    }
     Split split = Split.create(req.data(), req.protocol());
     Stage stage = req.config().stage();
     Map<Long, long[]> known = new LinkedHashMap<>();
-    Dataset replay = knownEvents(split, stage, known);
+    Set<Long> excluded = new TreeSet<>();
+    Dataset replay = knownEvents(split, req.data(), stage, known, excluded);
     Path modelDir = req.model();
     if (modelDir == null) {
       modelDir = Files.createTempDirectory("adaptrec-pipeline-model");
@@ -99,7 +98,12 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
     RecLMSystem.Variant variant = req.variants().get(0);
     StackConfig stackConfig = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(modelDir);
-    try (LocalStack stack = LocalStack.start(stackConfig.withWorkerSettings(Map.of(
+    if (!excluded.isEmpty()) {
+      // llara: the held-out users get pools but are never anyone's demonstration, as offline
+      stackConfig = stackConfig.withRoleSettings(Role.POOLS, Map.of("pool.exclude-members",
+          excluded.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))));
+    }
+    try (LocalStack stack = LocalStack.start(stackConfig.withRoleSettings(Role.WORKER, Map.of(
         "serving.selection.strategy", variant.strategy().name().toLowerCase(java.util.Locale.ROOT),
         "serving.selection.m", Integer.toString(variant.m()),
         "serving.request.deadline.ms", "600000")))) {
@@ -116,7 +120,7 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
       LanguageModel lm = worker.model();
       AdaptRec core = new AdaptRec(lm, new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
           DemoSelector.Config.defaults()), 10);
-      Neighbourhood offlineHood = windowNeighbourhood(known, lm);
+      Neighbourhood offlineHood = windowNeighbourhood(known, excluded, lm);
       Map<String, long[]> offlineRanks = new ConcurrentHashMap<>();
       Map<String, long[]> pipelineRanks = new ConcurrentHashMap<>();
       AtomicLong errors = new AtomicLong();
@@ -188,44 +192,64 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
 
   /**
    * The events known before the evaluated targets, in time order, and each user's known items
-   * (oldest first) in {@code known}.
+   * (oldest first) in {@code known}. loo: every user's training prefix, plus the validation item
+   * at the test stage. llara: the training users' whole sequences and each held-out user's
+   * sequence before their target; held-out users go to {@code excluded} (never pool members).
    */
-  static Dataset knownEvents(Split split, Stage stage, Map<Long, long[]> known) {
-    Map<Long, Holdout> validation = new HashMap<>();
-    if (stage == Stage.TEST) {
-      for (Holdout h : split.holdouts(Stage.VALIDATION)) {
-        validation.put(h.userId(), h);
-      }
-    }
+  static Dataset knownEvents(Split split, Dataset data, Stage stage, Map<Long, long[]> known, Set<Long> excluded) {
     List<Dataset.Event> events = new ArrayList<>();
     for (Map.Entry<Long, UserSequence> e : split.training().entrySet()) {
       UserSequence s = e.getValue();
-      long[] items = s.items();
-      for (int i = 0; i < items.length; i++) {
-        events.add(new Dataset.Event(e.getKey(), items[i], s.timesMillis()[i], null));
+      for (int i = 0; i < s.items().length; i++) {
+        events.add(new Dataset.Event(e.getKey(), s.items()[i], s.timesMillis()[i], null));
       }
-      Holdout v = validation.get(e.getKey());
-      if (v != null) {
-        events.add(new Dataset.Event(e.getKey(), v.target(), v.targetTimeMillis(), null));
-        items = Arrays.copyOf(items, items.length + 1);
-        items[items.length - 1] = v.target();
+      known.put(e.getKey(), s.items());
+    }
+    if (split.protocol() == Protocol.LOO) {
+      if (stage == Stage.TEST) {
+        for (Holdout v : split.holdouts(Stage.VALIDATION)) {
+          events.add(new Dataset.Event(v.userId(), v.target(), v.targetTimeMillis(), null));
+          long[] items = known.get(v.userId());
+          long[] plus = Arrays.copyOf(items, items.length + 1);
+          plus[items.length] = v.target();
+          known.put(v.userId(), plus);
+        }
       }
-      known.put(e.getKey(), items);
+    } else {
+      Map<Long, List<Dataset.Event>> byUser = new HashMap<>();
+      for (Dataset.Event e : data.interactions()) {
+        byUser.computeIfAbsent(e.userId(), u -> new ArrayList<>()).add(e);
+      }
+      for (Holdout h : split.holdouts(stage)) {
+        List<Dataset.Event> before = new ArrayList<>();
+        for (Dataset.Event e : byUser.get(h.userId())) {
+          if (e.eventTimeMillis() > h.targetTimeMillis()
+              || e.eventTimeMillis() == h.targetTimeMillis() && e.itemId() == h.target()) {
+            break;   // the target (the user's last event) and nothing after it
+          }
+          before.add(e);
+        }
+        events.addAll(before);
+        known.put(h.userId(), before.stream().mapToLong(Dataset.Event::itemId).toArray());
+        excluded.add(h.userId());
+      }
     }
     events.sort((a, b) -> a.eventTimeMillis() != b.eventTimeMillis() ? Long.compare(a.eventTimeMillis(), b.eventTimeMillis())
         : a.userId() != b.userId() ? Long.compare(a.userId(), b.userId()) : Long.compare(a.itemId(), b.itemId()));
     return new Dataset(split.dataset() + "-known-before-" + stage.cliName(), split.catalogue(), events);
   }
 
-  /** The live stage-1 definition computed offline from the same known items. */
-  static Neighbourhood windowNeighbourhood(Map<Long, long[]> known, LanguageModel lm) {
+  /** The live stage-1 definition computed offline from the same known items; {@code excluded} are never members. */
+  static Neighbourhood windowNeighbourhood(Map<Long, long[]> known, Set<Long> excluded, LanguageModel lm) {
     Map<Long, long[]> windows = new LinkedHashMap<>();
     known.forEach((u, items) -> {
       if (items.length >= MIN_HISTORY) {
         windows.put(u, last(items, WINDOW));
       }
     });
-    SimilarUsers index = new SimilarUsers(windows, lm.vocabulary(), lm.itemEmbeddings(), WINDOW);
+    Map<Long, long[]> candidates = new LinkedHashMap<>(windows);
+    candidates.keySet().removeAll(excluded);
+    SimilarUsers index = new SimilarUsers(candidates, lm.vocabulary(), lm.itemEmbeddings(), WINDOW);
     return (userId, history, n, asOf) -> {
       long[] own = windows.get(userId);
       if (own == null) {

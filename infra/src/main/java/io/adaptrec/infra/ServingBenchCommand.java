@@ -79,7 +79,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(djlThreads));
     StackConfig config = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
-        .withWorkerSettings(Map.of("serving.djl.threads", Integer.toString(djlThreads),
+        .withRoleSettings(Role.WORKER, Map.of("serving.djl.threads", Integer.toString(djlThreads),
             "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery));
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();

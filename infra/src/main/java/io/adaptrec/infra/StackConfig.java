@@ -30,7 +30,8 @@ import java.util.Set;
  * @param modelDir the model the worker serves ({@code --model}); null = no worker, no gateway
  * @param workerHttpPort the worker's health/metrics port ({@code --worker-port}, default 7081)
  * @param gatewayPort the HTTP gateway's port ({@code --gateway-port}, default 8090)
- * @param workerSettings extra worker configuration keys (inference-worker.properties) over the stack's
+ * @param roleSettings extra configuration keys per role over the stack's own (e.g. the worker's
+ *     {@code serving.*} keys, the pools job's {@code pool.*} keys)
  */
 public record StackConfig(
     Integer kafkaPort,
@@ -46,7 +47,7 @@ public record StackConfig(
     Path modelDir,
     Integer workerHttpPort,
     Integer gatewayPort,
-    Map<String, String> workerSettings) {
+    Map<Role, Map<String, String>> roleSettings) {
 
   public static final int DEFAULT_KAFKA_PORT = 9092;
   public static final int DEFAULT_REGISTRY_PORT = 8081;
@@ -78,7 +79,7 @@ public record StackConfig(
     }
     // EnumSet keeps the declaration order for display; an empty input cannot be copied by EnumSet
     roles = roles.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(roles));
-    workerSettings = Map.copyOf(workerSettings);
+    roleSettings = Map.copyOf(roleSettings);
   }
 
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
@@ -90,48 +91,59 @@ public record StackConfig(
   /** Every port 0 (any free port): for tests and for several stacks on one machine. */
   public StackConfig withFreePorts() {
     return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
-        topicPrefix, roles, modelDir, 0, 0, workerSettings);
+        topicPrefix, roles, modelDir, 0, 0, roleSettings);
   }
 
   public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
     return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
-        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
+        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
-        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
+        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   public StackConfig withDataDir(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   public StackConfig withTopicPrefix(String prefix) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, workerSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   public StackConfig withRoles(Set<Role> newRoles) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, workerSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   /** Serve {@code dir} with the worker (and the gateway in front of it). */
   public StackConfig withModel(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, workerSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, roleSettings);
   }
 
   public StackConfig withServingPorts(Integer worker, Integer gateway) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, workerSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, roleSettings);
   }
 
-  public StackConfig withWorkerSettings(Map<String, String> settings) {
+  /** {@code settings} added to (and overriding) the keys {@code role} already has here. */
+  public StackConfig withRoleSettings(Role role, Map<String, String> settings) {
+    Map<Role, Map<String, String>> all = new java.util.EnumMap<>(Role.class);
+    all.putAll(roleSettings);
+    Map<String, String> merged = new java.util.LinkedHashMap<>(settings(role));
+    merged.putAll(settings);
+    all.put(role, merged);
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, settings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, all);
+  }
+
+  /** The extra keys of {@code role} (empty if none). */
+  public Map<String, String> settings(Role role) {
+    return roleSettings.getOrDefault(role, Map.of());
   }
 
   private static void checkPort(String option, Integer port) {

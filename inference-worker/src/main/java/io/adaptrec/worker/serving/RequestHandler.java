@@ -69,36 +69,17 @@ public final class RequestHandler {
         List<AdaptRec.Query> queries = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
             RecommendationRequest r = batch.get(i);
-            String invalid = validate(r);
-            if (invalid != null) {
-                out[i] = failure(r, ResponseStatus.INVALID_REQUEST, invalid);
-                metrics.error("invalid");
-                continue;
+            try {
+                AdaptRec.Query q = prepare(r, nowMillis, out, i);
+                if (q != null) {
+                    modelRows.add(i);
+                    queries.add(q);
+                }
+            } catch (RuntimeException e) {
+                // a defect met by one request must not stop the worker or its batch
+                out[i] = failure(r, ResponseStatus.ERROR, "internal error: " + e);
+                metrics.error("internal");
             }
-            long age = nowMillis - r.getRequestedAt().toEpochMilli();
-            if (age > cfg.deadlineMs()) {
-                out[i] = failure(r, ResponseStatus.TIMEOUT, "request is " + age + " ms old when read, beyond the "
-                        + cfg.deadlineMs() + " ms deadline (serving.request.deadline.ms)");
-                metrics.error("timeout");
-                continue;
-            }
-            long asOf = r.getAsOf() == null ? Long.MAX_VALUE : r.getAsOf().toEpochMilli();
-            StateMirror.History h = mirror.history(r.getUserId());
-            long[] history = h == null ? NONE : h.itemsBefore(asOf);
-            boolean generated = r.getCandidates() == null;
-            long[] candidates = generated ? generate(r.getUserId(), history, asOf)
-                    : r.getCandidates().stream().mapToLong(Long::longValue).toArray();
-            if (generated) {
-                metrics.candidatesGenerated();
-            }
-            if (history.length == 0 || candidates.length == 0) {
-                out[i] = popular(r, candidates, generated, asOf);
-                continue;
-            }
-            out[i] = RecommendationResponse.newBuilder().setRequestId(r.getRequestId()).setUserId(r.getUserId())
-                    .setCandidatesGenerated(generated);
-            modelRows.add(i);
-            queries.add(new AdaptRec.Query(r.getUserId(), history, candidates, asOf));
         }
         if (!queries.isEmpty()) {
             long t0 = System.nanoTime();
@@ -127,6 +108,42 @@ public final class RequestHandler {
             responses.add(resp);
         }
         return responses;
+    }
+
+    /**
+     * Decides everything about one request that needs no model: a response in {@code out[i]}
+     * (invalid, late, cold start) and null, or the query for the core (and a started builder).
+     */
+    private AdaptRec.Query prepare(RecommendationRequest r, long nowMillis, RecommendationResponse.Builder[] out, int i) {
+        String invalid = validate(r);
+        if (invalid != null) {
+            out[i] = failure(r, ResponseStatus.INVALID_REQUEST, invalid);
+            metrics.error("invalid");
+            return null;
+        }
+        long age = nowMillis - r.getRequestedAt().toEpochMilli();
+        if (age > cfg.deadlineMs()) {
+            out[i] = failure(r, ResponseStatus.TIMEOUT, "request is " + age + " ms old when read, beyond the "
+                    + cfg.deadlineMs() + " ms deadline (serving.request.deadline.ms)");
+            metrics.error("timeout");
+            return null;
+        }
+        long asOf = r.getAsOf() == null ? Long.MAX_VALUE : r.getAsOf().toEpochMilli();
+        StateMirror.History h = mirror.history(r.getUserId());
+        long[] history = h == null ? NONE : h.itemsBefore(asOf);
+        boolean generated = r.getCandidates() == null;
+        long[] candidates = generated ? generate(r.getUserId(), history, asOf)
+                : r.getCandidates().stream().mapToLong(Long::longValue).toArray();
+        if (generated) {
+            metrics.candidatesGenerated();
+        }
+        if (history.length == 0 || candidates.length == 0) {
+            out[i] = popular(r, candidates, generated, asOf);
+            return null;
+        }
+        out[i] = RecommendationResponse.newBuilder().setRequestId(r.getRequestId()).setUserId(r.getUserId())
+                .setCandidatesGenerated(generated);
+        return new AdaptRec.Query(r.getUserId(), history, candidates, asOf);
     }
 
     /** Why the request cannot be served, or null. */
