@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The in-memory working set of one cell for one embedding version ({@link CellVersions} holds one
@@ -12,9 +13,14 @@ import java.util.Map;
  * includes this cell and whose current embedding is in this version), and the candidate lists of
  * the users the cell owns (whose home is this cell).
  *
+ * <p><b>Excluded users</b> ({@code pool.exclude-members}) are <i>query-only</i>: their embedding is
+ * kept so that the ones homed here get a pool, but they are never a candidate of anyone. The
+ * <i>members</i> of the index are its users that are not excluded; every owned user, excluded or
+ * not, ranks the members only.
+ *
  * <p>Invariant, per owned user v with candidate list C_v after every operation: C_v is the exact
- * top-|C_v| of the universe without v under (similarity desc, id asc), and
- * |C_v| >= min(N, |universe| - 1). An update of u only needs sim(v, u) to keep it:
+ * top-|C_v| of the members without v under (similarity desc, id asc), and
+ * |C_v| >= min(N, |members without v|). An update of u only needs sim(v, u) to keep it:
  * <ul>
  *   <li>u in C_v: drop u; the rest is still an exact prefix. Put u back only if it still ranks
  *       before the new last entry (or C_v knew every user), because an outsider might sit between.
@@ -23,7 +29,8 @@ import java.util.Map;
  *       {@link #rescans()}); the K - N spare entries make that rare.
  * </ul>
  * The owned user u itself gets a full rescan when its own embedding changes, since every one of
- * its similarities moved.
+ * its similarities moved. An update or removal of an excluded u touches no other list (u is in
+ * none); only its own pool is rescanned.
  *
  * <p>Plain Java (no Flink) so the property test can drive it directly; {@link CellPoolFunction}
  * keeps it as a cache in front of keyed state and persists what each operation reports changed.
@@ -46,11 +53,14 @@ public final class CellIndex {
   private final int dim;
   private final int poolSize;
   private final int capacity;
+  private final Set<Long> excluded;
 
   private long[] ids = new long[16];
   private float[] vectors; // row-major [slot][dim]
   private Owned[] ownerAt = new Owned[16]; // non-null where the slot's user is owned here
+  private boolean[] queryOnly = new boolean[16]; // true where the slot's user is excluded from every pool
   private int size;
+  private int members; // slots that are not query-only
   private final Map<Long, Integer> slotOf = new HashMap<>();
 
   private final List<Long> changedOwners = new ArrayList<>();
@@ -59,12 +69,18 @@ public final class CellIndex {
   private long rescans;
 
   public CellIndex(int dim, int poolSize, int capacity) {
+    this(dim, poolSize, capacity, Set.of());
+  }
+
+  /** @param excluded users that get a pool but are never a candidate (pool.exclude-members) */
+  public CellIndex(int dim, int poolSize, int capacity, Set<Long> excluded) {
     if (capacity < poolSize) {
       throw new IllegalArgumentException("capacity " + capacity + " < pool size " + poolSize);
     }
     this.dim = dim;
     this.poolSize = poolSize;
     this.capacity = capacity;
+    this.excluded = excluded;
     this.vectors = new float[16 * dim];
   }
 
@@ -91,8 +107,14 @@ public final class CellIndex {
     return rescans;
   }
 
+  /** Users in the index, excluded ones included. */
   public int universeSize() {
     return size;
+  }
+
+  /** Users in the index that can be candidates (not excluded). */
+  public int memberCount() {
+    return members;
   }
 
   public boolean contains(long userId) {
@@ -145,7 +167,7 @@ public final class CellIndex {
   public void upsert(long u, float[] vector, boolean ownedHere, long seq, String version) {
     checkDim(u, vector);
     clearChanges();
-    int universeBefore = size;
+    int membersBefore = members;
     Integer existing = slotOf.get(u);
     int slot;
     if (existing == null) {
@@ -158,13 +180,13 @@ public final class CellIndex {
       ownerAt[slot] = null;
       droppedOwners.add(u);
     }
-    for (int j = 0; j < size; j++) {
+    for (int j = 0; j < size; j++) { // an excluded u is in no list and enters none
       Owned o = ownerAt[j];
       if (o == null || j == slot) {
         continue;
       }
       Candidates c = o.candidates;
-      boolean knewEveryone = c.size() == universeBefore - 1;
+      boolean knewEveryone = c.size() == membersBefore - (queryOnly[j] ? 0 : 1);
       int pos = c.indexOf(u);
       float s = Vectors.dot(vector, vectors, j);
       if (pos < 0 && !knewEveryone && !c.beatsLast(s, u)) {
@@ -205,8 +227,9 @@ public final class CellIndex {
     if (ownerAt[slot] != null) {
       droppedOwners.add(u);
     }
+    boolean wasMember = !queryOnly[slot];
     swapRemove(slot);
-    for (int j = 0; j < size; j++) {
+    for (int j = 0; j < size && wasMember; j++) { // an excluded u is in no list
       Owned o = ownerAt[j];
       if (o == null) {
         continue;
@@ -224,7 +247,7 @@ public final class CellIndex {
 
   private void afterChange(int slot, Owned o, long[] beforeIds, float[] beforeSims) {
     Candidates c = o.candidates;
-    if (c.size() < poolSize && c.size() < size - 1) {
+    if (c.size() < poolSize && c.size() < candidatesOf(slot)) {
       rescan(slot, c);
     }
     long v = ids[slot];
@@ -234,14 +257,41 @@ public final class CellIndex {
     }
   }
 
-  /** Exact top-K of the universe for the user at {@code slot}: the re-query. */
+  /**
+   * Rescans every owned user (after a restore under a changed exclusion set, whose persisted
+   * lists may hold users now excluded or miss users no longer excluded). Reports every owner as
+   * changed, and in {@link #poolChanged()} those whose visible top-N changed.
+   */
+  public void rescanOwners() {
+    clearChanges();
+    for (int j = 0; j < size; j++) {
+      Owned o = ownerAt[j];
+      if (o == null) {
+        continue;
+      }
+      long[] beforeIds = o.candidates.topIds(poolSize);
+      float[] beforeSims = o.candidates.topSims(poolSize);
+      rescan(j, o.candidates);
+      changedOwners.add(ids[j]);
+      if (!o.candidates.topEquals(poolSize, beforeIds, beforeSims)) {
+        poolChanged.add(ids[j]);
+      }
+    }
+  }
+
+  /** Number of users the owner at {@code slot} can have as candidates: the members other than itself. */
+  private int candidatesOf(int slot) {
+    return members - (queryOnly[slot] ? 0 : 1);
+  }
+
+  /** Exact top-K of the members for the user at {@code slot}: the re-query. */
   private void rescan(int slot, Candidates c) {
     rescans++;
     c.clear();
     float[] q = Arrays.copyOfRange(vectors, slot * dim, (slot + 1) * dim);
     int cap = c.capacity();
     for (int j = 0; j < size; j++) {
-      if (j == slot) {
+      if (j == slot || queryOnly[j]) {
         continue;
       }
       float s = Vectors.dot(q, vectors, j);
@@ -256,21 +306,26 @@ public final class CellIndex {
       int cap = ids.length * 2;
       ids = Arrays.copyOf(ids, cap);
       ownerAt = Arrays.copyOf(ownerAt, cap);
+      queryOnly = Arrays.copyOf(queryOnly, cap);
       vectors = Arrays.copyOf(vectors, cap * dim);
     }
     ids[size] = u;
     System.arraycopy(vector, 0, vectors, size * dim, dim);
     ownerAt[size] = null;
+    queryOnly[size] = excluded.contains(u);
+    members += queryOnly[size] ? 0 : 1;
     slotOf.put(u, size);
     return size++;
   }
 
   private void swapRemove(int slot) {
     slotOf.remove(ids[slot]);
+    members -= queryOnly[slot] ? 0 : 1;
     int last = size - 1;
     if (slot != last) {
       ids[slot] = ids[last];
       ownerAt[slot] = ownerAt[last];
+      queryOnly[slot] = queryOnly[last];
       System.arraycopy(vectors, last * dim, vectors, slot * dim, dim);
       slotOf.put(ids[slot], slot);
     }

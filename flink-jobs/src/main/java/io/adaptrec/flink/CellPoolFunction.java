@@ -2,9 +2,12 @@ package io.adaptrec.flink;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
@@ -22,6 +25,12 @@ import org.slf4j.LoggerFactory;
  * a (re)start, because scanning a RocksDB MapState on every update would deserialise the whole
  * cell each time. Every operation writes through the entries it changed, so a checkpoint never
  * needs the cache.
+ *
+ * <p>Users of the exclusion set ({@code pool.exclude-members}) are held like everyone else but are
+ * query-only in the cache: they get pools, they are in none. {@code exclusion} (a fingerprint of
+ * the set the persisted lists were computed under; absent = the empty set) lets a restart with a
+ * changed set repair the cell: on the first touch every owned list is rescanned under the new set,
+ * persisted, and the pools that changed are emitted.
  */
 public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, PoolChange> {
   private static final long serialVersionUID = 1L;
@@ -36,20 +45,48 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       new MapStateDescriptor<>("replica-versions", Types.LONG, Types.STRING);
   public static final MapStateDescriptor<Long, OwnedState> OWNED =
       new MapStateDescriptor<>("owned", Types.LONG, TypeInformation.of(OwnedState.class));
+  public static final ValueStateDescriptor<Long> EXCLUSION = new ValueStateDescriptor<>("exclusion", Types.LONG);
 
   private final int poolSize;
   private final int capacity;
+  private final Set<Long> excluded;
+  private final long exclusionFingerprint;
 
   private transient MapState<Long, float[]> replicas;
   private transient MapState<Long, String> replicaVersions;
   private transient MapState<Long, OwnedState> owned;
+  private transient ValueState<Long> exclusion;
   private transient Map<Integer, CellVersions> cache;
   private transient Counter dimensionMismatches;
   private transient long rescans;
 
   public CellPoolFunction(int poolSize, int capacity) {
+    this(poolSize, capacity, Set.of());
+  }
+
+  /** @param excluded users that get a pool but are never in one (pool.exclude-members) */
+  public CellPoolFunction(int poolSize, int capacity, Set<Long> excluded) {
     this.poolSize = poolSize;
     this.capacity = capacity;
+    this.excluded = Set.copyOf(excluded);
+    this.exclusionFingerprint = fingerprint(this.excluded);
+  }
+
+  /** Order-independent fingerprint of an exclusion set (the empty set has one too). */
+  static long fingerprint(Set<Long> ids) {
+    long h = 0;
+    for (long id : ids) {
+      h += mix(id);
+    }
+    return h ^ mix(ids.size() + 0x5bd1e995L);
+  }
+
+  private static final long EMPTY_FINGERPRINT = fingerprint(Set.of());
+
+  private static long mix(long x) { // splitmix64 finaliser
+    x = (x ^ (x >>> 30)) * 0xbf58476d1ce4e5b9L;
+    x = (x ^ (x >>> 27)) * 0x94d049bb133111ebL;
+    return x ^ (x >>> 31);
   }
 
   @Override
@@ -57,6 +94,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     replicas = getRuntimeContext().getMapState(REPLICAS);
     replicaVersions = getRuntimeContext().getMapState(REPLICA_VERSIONS);
     owned = getRuntimeContext().getMapState(OWNED);
+    exclusion = getRuntimeContext().getState(EXCLUSION);
     cache = new HashMap<>();
     dimensionMismatches = getRuntimeContext().getMetricGroup().counter("dimensionMismatches");
     getRuntimeContext().getMetricGroup().gauge("rescans", () -> rescans);
@@ -70,6 +108,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     if (index == null) {
       index = restore(cell);
       cache.put(cell, index);
+      reconcileExclusion(index, e.producedAt(), out);
     }
     long before = index.rescans();
     if (e.kind() == CellEvent.UPSERT) {
@@ -96,6 +135,27 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       }
     }
     rescans += index.rescans() - before;
+    writeThrough(index, e.producedAt(), out);
+  }
+
+  /**
+   * After a (re)start: when the cell's lists were persisted under another exclusion set than the
+   * configured one, rescans every owned list (a brand-new cell has none: free) and records the set.
+   */
+  private void reconcileExclusion(CellVersions index, long producedAt, Collector<PoolChange> out) throws Exception {
+    Long persistedUnder = exclusion.value();
+    if ((persistedUnder == null ? EMPTY_FINGERPRINT : persistedUnder) == exclusionFingerprint) {
+      return;
+    }
+    long before = index.rescans();
+    index.rescanOwners();
+    rescans += index.rescans() - before;
+    writeThrough(index, producedAt, out);
+    exclusion.update(exclusionFingerprint);
+  }
+
+  /** Persists what the last operation on {@code index} changed and emits the pools that changed. */
+  private void writeThrough(CellVersions index, long producedAt, Collector<PoolChange> out) throws Exception {
     for (long id : index.droppedOwners()) {
       owned.remove(id);
     }
@@ -106,7 +166,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     }
     for (long id : index.poolChanged()) {
       CellIndex.Owned o = index.owned(id);
-      out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, e.producedAt()));
+      out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, producedAt));
     }
   }
 
@@ -121,7 +181,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
    * restored (which version a replica is in is not known), so this fails naming the fix.
    */
   private CellVersions restore(int cell) throws Exception {
-    CellVersions index = new CellVersions(poolSize, capacity);
+    CellVersions index = new CellVersions(poolSize, capacity, excluded);
     for (Map.Entry<Long, float[]> r : replicas.entries()) {
       String version = replicaVersions.get(r.getKey());
       if (version == null) {

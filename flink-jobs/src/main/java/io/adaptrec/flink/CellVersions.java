@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One cell's users split by embedding version: a {@link CellIndex} per {@code embeddingVersion},
@@ -19,6 +20,10 @@ import java.util.Map;
  * nothing of the old version behind. Versions can differ in dimension; within one version every
  * embedding must have the same.
  *
+ * <p>Users in the exclusion set ({@code pool.exclude-members}) are query-only in every version's
+ * index: they get a pool among the non-excluded users of their version and are never in one
+ * (see {@link CellIndex}).
+ *
  * <p>Plain Java (no Flink), like {@link CellIndex}: the property test drives it directly and
  * {@link CellPoolFunction} keeps it as the per-cell cache. After each operation,
  * {@link #changedOwners()}, {@link #droppedOwners()} and {@link #poolChanged()} list what the
@@ -27,6 +32,7 @@ import java.util.Map;
 public final class CellVersions {
   private final int poolSize;
   private final int capacity;
+  private final Set<Long> excluded;
   private final Map<String, CellIndex> byVersion = new HashMap<>();
   private final Map<Long, String> versionOf = new HashMap<>();
 
@@ -36,11 +42,17 @@ public final class CellVersions {
   private long retiredRescans;
 
   public CellVersions(int poolSize, int capacity) {
+    this(poolSize, capacity, Set.of());
+  }
+
+  /** @param excluded users that get a pool but are never a candidate (pool.exclude-members) */
+  public CellVersions(int poolSize, int capacity, Set<Long> excluded) {
     if (capacity < poolSize) {
       throw new IllegalArgumentException("capacity " + capacity + " < pool size " + poolSize);
     }
     this.poolSize = poolSize;
     this.capacity = capacity;
+    this.excluded = excluded;
   }
 
   /** Owned users whose candidate list changed in the last operation (persist them). */
@@ -70,7 +82,7 @@ public final class CellVersions {
   }
 
   /** The versions the cell holds users of (for tests and metrics). */
-  public java.util.Set<String> versions() {
+  public Set<String> versions() {
     return byVersion.keySet();
   }
 
@@ -113,7 +125,7 @@ public final class CellVersions {
     if (old != null && !old.equals(version)) {
       throw new IllegalStateException("user " + userId + " restored in versions " + old + " and " + version);
     }
-    byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity)).restoreReplica(userId, vector);
+    byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded)).restoreReplica(userId, vector);
     versionOf.put(userId, version);
   }
 
@@ -138,10 +150,23 @@ public final class CellVersions {
     if (old != null && !old.equals(version)) {
       removeFrom(old, u); // leaves the old version's pools as a delete would
     }
-    CellIndex index = byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity));
+    CellIndex index = byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded));
     index.upsert(u, vector, ownedHere, seq, version);
     versionOf.put(u, version);
     collect(index);
+  }
+
+  /**
+   * Rescans every owned user in every version (the exclusion set changed since the persisted
+   * lists were written); the change lists report all owners, {@link #poolChanged()} those whose
+   * visible top-N changed.
+   */
+  public void rescanOwners() {
+    clearChanges();
+    for (CellIndex index : byVersion.values()) {
+      index.rescanOwners();
+      collect(index);
+    }
   }
 
   /** User {@code u} leaves this cell's universe (deleted, below minimum history, or moved away). */

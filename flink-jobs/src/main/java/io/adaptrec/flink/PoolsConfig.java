@@ -4,12 +4,17 @@ import io.adaptrec.schemas.ConfigKeys;
 import io.adaptrec.schemas.ConfigKeys.Key;
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Typed, validated configuration of the similar-user-pools job, parsed once at start. Every key,
@@ -23,6 +28,7 @@ public record PoolsConfig(
     int poolSize,
     int spareCandidates,
     int minHistory,
+    ExcludedMembers excludeMembers,
     int embeddingDim,
     float similarityEpsilon,
     long debounceMs,
@@ -48,11 +54,31 @@ public record PoolsConfig(
 
   public enum Mode { EXACT, LSH, IVF }
 
+  /**
+   * {@code pool.exclude-members}: the value as given ({@code spec}: empty, a comma-separated id
+   * list, or {@code @path}) and the user ids it names. These users get a pool but are never a
+   * member of anyone's.
+   */
+  public record ExcludedMembers(String spec, Set<Long> ids) implements Serializable {
+    public static final ExcludedMembers NONE = new ExcludedMembers("", Set.of());
+
+    public ExcludedMembers {
+      ids = Set.copyOf(ids);
+    }
+
+    @Override
+    public String toString() {
+      return spec.isEmpty() ? "none" : "'" + spec + "' (" + ids.size() + " users)";
+    }
+  }
+
   public static final List<Key> KEYS = List.of(
       new Key("mode", "exact", "exact | lsh | ivf", "exact Top-N, SimHash multi-probe, or k-means IVF"),
       new Key("pool.size", "10", "1..1000", "N, neighbours per pool (paper: 10)"),
       new Key("pool.spare-candidates", "10", "0..1000", "extra candidates kept beyond N so pools refill without re-querying"),
       new Key("pool.min-history", "3", "0..10000", "users with a shorter history are not pooled"),
+      new Key("pool.exclude-members", "", "id[,id...] | @file (one id per line), may be empty",
+          "users that get a pool but are never in anyone's pool (opted out; evaluation test users)"),
       new Key("embedding.dim", "0", "0..65536", "expected embedding dimension, 0 = accept the first one seen"),
       new Key("pool.similarity-epsilon", "0.0001", "0..1", "a pool is re-emitted when ids change or a similarity moves more than this"),
       new Key("emit.debounce-ms", "0", "0..600000", "coalesce a user's pool changes for this long before emitting, 0 = emit at once"),
@@ -112,6 +138,7 @@ public record PoolsConfig(
         (int) in.integer("pool.size", 1, 1000),
         (int) in.integer("pool.spare-candidates", 0, 1000),
         (int) in.integer("pool.min-history", 0, 10000),
+        excludedMembers(in.text("pool.exclude-members")),
         (int) in.integer("embedding.dim", 0, 65536),
         (float) in.decimal("pool.similarity-epsilon", 0, 1),
         in.integer("emit.debounce-ms", 0, 600_000),
@@ -141,6 +168,61 @@ public record PoolsConfig(
       throw new IllegalArgumentException("mode=lsh needs embedding.dim > 0 (the hyperplanes are drawn at start)");
     }
     return c;
+  }
+
+  /** The users of {@code pool.exclude-members}: they get pools, they are in none. */
+  public Set<Long> excludedMembers() {
+    return excludeMembers.ids();
+  }
+
+  /**
+   * Parses {@code pool.exclude-members}: empty, user ids separated by commas (white space around
+   * them allowed), or {@code @path} naming a UTF-8 file with one id per line (blank lines and lines
+   * starting with {@code #} skipped; a relative path is resolved against the working directory of
+   * the process that parses the config). Throws naming the key and the offending entry or file.
+   */
+  static ExcludedMembers excludedMembers(String value) {
+    String key = "pool.exclude-members";
+    String spec = value.strip();
+    if (spec.isEmpty()) {
+      return ExcludedMembers.NONE;
+    }
+    Set<Long> ids = new HashSet<>();
+    if (spec.startsWith("@")) {
+      String name = spec.substring(1).strip();
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException(key + " must name a file after '@', was '" + value + "'");
+      }
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(Path.of(name), StandardCharsets.UTF_8);
+      } catch (IOException | InvalidPathException e) {
+        throw new IllegalArgumentException(key + ": cannot read the user id file " + name + " (" + e + ")", e);
+      }
+      for (int i = 0; i < lines.size(); i++) {
+        String t = lines.get(i).strip();
+        if (!t.isEmpty() && !t.startsWith("#")) {
+          ids.add(userId(t, key + ": line " + (i + 1) + " of " + name));
+        }
+      }
+    } else {
+      String[] entries = spec.split(",", -1);
+      for (int i = 0; i < entries.length; i++) {
+        String t = entries[i].strip();
+        if (!t.isEmpty()) {
+          ids.add(userId(t, key + " must be user ids separated by commas or @file; entry " + (i + 1)));
+        }
+      }
+    }
+    return new ExcludedMembers(spec, ids);
+  }
+
+  private static long userId(String text, String where) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(where + " is not a user id (a long): '" + text + "'");
+    }
   }
 
   /** Candidate-list capacity K = N + spare. */
@@ -179,6 +261,7 @@ public record PoolsConfig(
     m.put("pool.size", "" + poolSize);
     m.put("pool.spare-candidates", "" + spareCandidates);
     m.put("pool.min-history", "" + minHistory);
+    m.put("pool.exclude-members", excludeMembers.spec());
     m.put("embedding.dim", "" + embeddingDim);
     m.put("pool.similarity-epsilon", "" + similarityEpsilon);
     m.put("emit.debounce-ms", "" + debounceMs);

@@ -142,7 +142,7 @@ public final class SimilarUserPoolsJob {
         .name("log-rejected").uid("log-rejected");
     return routed
         .keyBy(CellEvent::cell, Types.INT)
-        .process(new CellPoolFunction(config.poolSize(), config.capacity()))
+        .process(new CellPoolFunction(config.poolSize(), config.capacity(), config.excludedMembers()))
         .name("maintain-cell-pools").uid("maintain-cell-pools")
         .keyBy(PoolChange::userId, Types.LONG)
         .process(new PoolEmitter(config.similarityEpsilon(), config.debounceMs()))
@@ -152,7 +152,7 @@ public final class SimilarUserPoolsJob {
   public static void main(String[] args) throws Exception {
     PoolsConfig config = args.length > 0 ? PoolsConfig.load(Path.of(args[0])) : PoolsConfig.defaults();
     Partitioner partitioner = config.partitioner();
-    LOG.info("similar-user pools: {} with {}", config.mode(), partitioner.describe());
+    LOG.info("similar-user pools: {} with {}, excluded members: {}", config.mode(), partitioner.describe(), config.excludeMembers());
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     configureEnvironment(env, config);
     new SimilarUserPoolsJob(config, partitioner, KafkaIo.source(config), KafkaIo.sink(config))

@@ -1,6 +1,7 @@
 package io.adaptrec.flink;
 
 import java.util.Map;
+import java.util.Set;
 
 /** Reference Top-N by scanning every pair, with the job's similarity function and tie order. */
 final class BruteForce {
@@ -23,10 +24,19 @@ final class BruteForce {
    * ({@code versions}: user id -> embedding version): the job never pools across versions.
    */
   static Candidates topNInVersion(long user, Map<Long, float[]> units, Map<Long, String> versions, int n) {
+    return topNInVersion(user, units, versions, Set.of(), n);
+  }
+
+  /**
+   * Like {@link #topNInVersion(long, Map, Map, int)} with {@code pool.exclude-members}: the
+   * candidates are the users of the owner's version that are not in {@code excluded}; the owner
+   * itself may be excluded (it still gets a pool).
+   */
+  static Candidates topNInVersion(long user, Map<Long, float[]> units, Map<Long, String> versions, Set<Long> excluded, int n) {
     Map<Long, float[]> same = new java.util.HashMap<>();
     String v = versions.get(user);
     units.forEach((id, unit) -> {
-      if (v.equals(versions.get(id))) {
+      if (v.equals(versions.get(id)) && (id == user || !excluded.contains(id))) {
         same.put(id, unit);
       }
     });

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
  * Top-N maintenance in one cell, through Flink's keyed operator harness: users entering and
  * leaving pools, replacement from the spare candidates, re-query when they run out, deletes, and
  * the cache being rebuilt from a snapshot; pools kept per embedding version, users migrating
- * between versions, and state from before versions refused.
+ * between versions, and state from before versions refused; excluded users
+ * ({@code pool.exclude-members}) getting pools but never being in one (every emitted pool is
+ * checked), through spares, re-queries, deletes and a restart under a changed exclusion set.
  */
 class CellPoolFunctionTest {
   static final int CELL = 7;
@@ -42,6 +44,8 @@ class CellPoolFunctionTest {
   final java.util.Map<Long, String> sentVersions = new java.util.HashMap<>();
   /** Output records already checked by {@link #assertNoMixedPools}. */
   int checked;
+  /** The exclusion set of the current harness: no emitted pool may hold one of these. */
+  java.util.Set<Long> excluded = java.util.Set.of();
 
   static float[] unit(double degrees) {
     double r = Math.toRadians(degrees);
@@ -50,6 +54,14 @@ class CellPoolFunctionTest {
 
   static KeyedOneInputStreamOperatorTestHarness<Integer, CellEvent, PoolChange> newHarness(int poolSize, int capacity) throws Exception {
     return ProcessFunctionTestHarnesses.forKeyedProcessFunction(new CellPoolFunction(poolSize, capacity), CellEvent::cell, Types.INT);
+  }
+
+  /** Replaces the harness by one (N = 2, K = 3) whose function excludes {@code users} from every pool. */
+  void excluding(Long... users) throws Exception {
+    harness.close();
+    excluded = java.util.Set.of(users);
+    harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new CellPoolFunction(2, 3, excluded), CellEvent::cell, Types.INT);
+    checked = 0;
   }
 
   @BeforeEach
@@ -93,6 +105,7 @@ class CellPoolFunctionTest {
       }
       assertThat(c.embeddingVersion()).as("version of %d's pool", c.userId()).isEqualTo(sentVersions.get(c.userId()));
       for (long m : c.neighbourIds()) {
+        assertThat(excluded).as("member %d of %d's pool %s", m, c.userId(), java.util.Arrays.toString(c.neighbourIds())).doesNotContain(m);
         assertThat(sentVersions.get(m)).as("latest version of member %d of %d's pool (version %s)", m, c.userId(), c.embeddingVersion())
             .isEqualTo(c.embeddingVersion());
       }
@@ -348,6 +361,146 @@ class CellPoolFunctionTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> upsert(2, A10, CELL, "v1"))
         .hasMessageContaining("user 1 has no embedding version")
         .hasMessageContaining("start the job without this savepoint");
+  }
+
+  @Test
+  void excludedUserGetsAPoolButIsInNone() throws Exception {
+    excluding(2L);
+    upsert(1, A, CELL);
+    upsert(2, A10, CELL); // excluded: near everyone, in nobody's pool
+    upsert(3, unit(25), CELL);
+    upsert(4, A30, CELL);
+    upsert(5, A90, CELL);
+
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
+    assertThat(last(out, 2).neighbourIds()).containsExactly(1L, 3L); // its own pool among the others
+    assertThat(last(out, 3).neighbourIds()).containsExactly(4L, 1L);
+    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+    assertThat(replicaState().keys()).contains(2L);
+
+    long rescansBefore = refills();
+    upsert(2, A30, CELL); // an excluded user's update changes its own pool only
+    out = drainOutput();
+    assertThat(out).extracting(PoolChange::userId).containsExactly(2L);
+    assertThat(last(out, 2).neighbourIds()).containsExactly(4L, 3L);
+    assertThat(refills() - rescansBefore).as("only 2's own rescan").isEqualTo(1);
+
+    remove(2, CellEvent.DELETE); // and its delete only tombstones it
+    out = drainOutput();
+    assertThat(out).hasSize(1);
+    assertThat(out.get(0).tombstone()).isTrue();
+    assertThat(ownedState().contains(2L)).isFalse();
+    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+  }
+
+  @Test
+  void sparesAndRequeriesSkipExcludedUsers() throws Exception {
+    excluding(2L, 6L);
+    upsert(1, A, CELL);
+    upsert(2, A10, CELL); // excluded
+    upsert(3, A20, CELL);
+    upsert(4, A30, CELL);
+    upsert(5, unit(40), CELL);
+    upsert(6, unit(50), CELL); // excluded
+    upsert(7, A90, CELL);
+    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+    drainOutput();
+
+    upsert(3, A180, CELL); // first departure: the spare 5 steps in
+    assertThat(last(drainOutput(), 1).neighbourIds()).containsExactly(4L, 5L);
+    assertThat(ownedState().get(1L).ids()).containsExactly(4L, 5L);
+
+    upsert(4, unit(-170), CELL); // second: the re-query passes over 6 and 2 and finds 7
+    assertThat(last(drainOutput(), 1).neighbourIds()).containsExactly(5L, 7L);
+    assertThat(ownedState().get(1L).ids()).containsExactly(5L, 7L, 4L);
+    assertThat(ownedState().get(6L).ids()).containsExactly(5L, 7L, 1L);
+  }
+
+  @Test
+  void listsThatKnowEveryMemberStayCompleteBesideExcludedUsers() throws Exception {
+    excluding(2L, 5L);
+    upsert(1, A, CELL);
+    upsert(2, A10, CELL); // excluded
+    upsert(3, unit(80), CELL);
+    upsert(5, A20, CELL); // excluded
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L);
+    assertThat(last(out, 3).neighbourIds()).containsExactly(1L);
+    assertThat(last(out, 5).neighbourIds()).containsExactly(1L, 3L);
+
+    upsert(4, A180, CELL); // ranks after everyone, but 1 and 3 knew every member: it must enter
+    out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
+    assertThat(last(out, 3).neighbourIds()).containsExactly(1L, 4L);
+    assertThat(last(out, 4).neighbourIds()).containsExactly(3L, 1L);
+
+    remove(1, CellEvent.DELETE);
+    remove(3, CellEvent.DELETE);
+    remove(4, CellEvent.DELETE);
+    upsert(5, A20, CELL);
+    assertThat(last(drainOutput(), 5).neighbourIds()).as("only excluded users left").isEmpty();
+  }
+
+  @Test
+  void restartUnderAChangedExclusionSetRepairsTheCell() throws Exception {
+    upsert(1, A, CELL);
+    upsert(2, unit(5), CELL);
+    upsert(3, A20, CELL);
+    upsert(4, A90, CELL);
+    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    OperatorSubtaskState noExclusion = harness.snapshot(1L, T0);
+    harness.close();
+
+    // restart excluding 2: on the first touch every owned list is rescanned, changed pools emitted
+    excluded = java.util.Set.of(2L);
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new CellPoolFunction(2, 3, excluded)), CellEvent::cell, Types.INT);
+    harness.initializeState(noExclusion);
+    harness.open();
+    checked = 0;
+    upsert(4, A90, OTHER_CELL); // any event for the cell: 4 stays a replica here, no longer owned
+
+    List<PoolChange> out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
+    assertThat(last(out, 3).neighbourIds()).containsExactly(1L, 4L);
+    assertThat(out).noneMatch(c -> c.userId() == 2); // its own pool (1, 3) did not change
+    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
+    assertThat(ownedState().contains(4L)).isFalse();
+    assertThat(exclusionState().value()).isEqualTo(CellPoolFunction.fingerprint(excluded));
+    OperatorSubtaskState excluding2 = harness.snapshot(2L, T0);
+    harness.close();
+
+    // back to no exclusion: 2 returns to the pools it belongs in
+    excluded = java.util.Set.of();
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
+    harness.initializeState(excluding2);
+    harness.open();
+    checked = 0;
+    upsert(5, A180, OTHER_CELL);
+    out = drainOutput();
+    assertThat(last(out, 1).neighbourIds()).containsExactly(2L, 3L);
+    assertThat(last(out, 3).neighbourIds()).containsExactly(2L, 1L);
+    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+
+    // a plain restart under the same set rescans nothing
+    OperatorSubtaskState same = harness.snapshot(3L, T0);
+    harness.close();
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
+    harness.initializeState(same);
+    harness.open();
+    checked = 0;
+    remove(5, CellEvent.LEAVE);
+    assertThat(drainOutput()).isEmpty();
+    assertThat(refills()).isZero();
+  }
+
+  org.apache.flink.api.common.state.ValueState<Long> exclusionState() throws Exception {
+    harness.getOperator().setCurrentKey(CELL);
+    return harness.getOperator().getKeyedStateBackend()
+        .getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, CellPoolFunction.EXCLUSION);
   }
 
   MapState<Long, String> replicaVersionState() throws Exception {

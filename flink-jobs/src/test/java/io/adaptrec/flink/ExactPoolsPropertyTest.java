@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -22,6 +23,10 @@ import net.jqwik.api.constraints.IntRange;
  * them (only v1 to v2 when {@code monotone}, the streams module's migration; both ways
  * otherwise); every pool change on the way holds only members whose latest embedding version at
  * that cell is the pool's (checked by {@link PoolSimulator}), in every mode.
+ * A random set of users is excluded from being pool members ({@code pool.exclude-members}): no
+ * pool change on the way ever holds one, in every mode, and in exact mode they still end with the
+ * brute-force pool among the non-excluded users of their version (the reference applies the
+ * same exclusion).
  * Embeddings come from a tiny integer grid so that equal similarities (ties) are common.
  */
 class ExactPoolsPropertyTest {
@@ -60,6 +65,12 @@ class ExactPoolsPropertyTest {
     return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, put), net.jqwik.api.Tuple.of(1, del)).list().ofMaxSize(150);
   }
 
+  /** Users excluded from being members: none, a few, or most of the 25. */
+  @Provide
+  Arbitrary<Set<Long>> excludedSets() {
+    return Arbitraries.longs().between(0, 24).set().ofMaxSize(20);
+  }
+
   @Property(tries = 300)
   void exactPoolsEqualBruteForcePerVersion(
       @ForAll("ops") List<Op> generated,
@@ -69,11 +80,13 @@ class ExactPoolsPropertyTest {
       @ForAll @IntRange(min = 1, max = 4) int poolSize,
       @ForAll @IntRange(min = 0, max = 3) int spare,
       @ForAll @IntRange(min = 1, max = 20) int deliveryBatch,
+      @ForAll("excludedSets") Set<Long> excluded,
       @ForAll long seed) {
     List<Op> ops = withVersions(generated, versions, monotone);
-    PoolSimulator sim = run(new ExactSharding(shards, shards, 128), ops, poolSize, spare, deliveryBatch, seed);
+    PoolSimulator sim = run(new ExactSharding(shards, shards, 128), ops, poolSize, spare, deliveryBatch, excluded, seed);
 
     assertThat(sim.versionViolations).as("pool changes mixing embedding versions").isEmpty();
+    assertThat(sim.exclusionViolations).as("pool changes holding excluded users %s", excluded).isEmpty();
     Map<Long, float[]> finalUnits = finalEligible(ops);
     Map<Long, String> finalVersions = finalVersions(ops);
     for (long u = 0; u <= 24; u++) {
@@ -82,7 +95,7 @@ class ExactPoolsPropertyTest {
         assertThat(pool).as("user %d is not eligible and must have no pool", u).isNull();
         continue;
       }
-      Candidates expected = BruteForce.topNInVersion(u, finalUnits, finalVersions, poolSize);
+      Candidates expected = BruteForce.topNInVersion(u, finalUnits, finalVersions, excluded, poolSize);
       assertThat(pool).as("pool of user %d", u).isNotNull();
       assertThat(sim.poolEmbeddingVersion(u)).as("embedding version of user %d's pool", u).isEqualTo(finalVersions.get(u));
       assertThat(pool.topIds(poolSize)).as("pool ids of user %d", u).containsExactly(expected.topIds(poolSize));
@@ -90,7 +103,10 @@ class ExactPoolsPropertyTest {
     }
   }
 
-  /** ivf and lsh are approximate, but the version rule is not: no pool ever mixes versions. */
+  /**
+   * ivf and lsh are approximate, but the version rule and the exclusion are not: no pool ever
+   * mixes versions or holds an excluded user.
+   */
   @Property(tries = 150)
   void approximateModesNeverMixVersions(
       @ForAll("ops") List<Op> generated,
@@ -99,14 +115,16 @@ class ExactPoolsPropertyTest {
       @ForAll @IntRange(min = 1, max = 3) int poolSize,
       @ForAll @IntRange(min = 0, max = 3) int spare,
       @ForAll @IntRange(min = 1, max = 20) int deliveryBatch,
+      @ForAll("excludedSets") Set<Long> excluded,
       @ForAll long seed) {
     List<Op> ops = withVersions(generated, 2, monotone);
     Partitioner partitioner = lsh
         ? new SimHashPartitioner(4, 3, 1, seed)
         : new IvfPartitioner(new float[][] {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}, {-1, -1, 0, 0}, {0, 0, -1, -1}}, 2);
-    PoolSimulator sim = run(partitioner, ops, poolSize, spare, deliveryBatch, seed);
+    PoolSimulator sim = run(partitioner, ops, poolSize, spare, deliveryBatch, excluded, seed);
 
     assertThat(sim.versionViolations).as("pool changes mixing embedding versions").isEmpty();
+    assertThat(sim.exclusionViolations).as("pool changes holding excluded users %s", excluded).isEmpty();
     Map<Long, String> finalVersions = finalVersions(ops);
     Map<Long, float[]> finalUnits = finalEligible(ops);
     for (long u = 0; u <= 24; u++) {
@@ -118,12 +136,13 @@ class ExactPoolsPropertyTest {
       assertThat(sim.poolEmbeddingVersion(u)).as("embedding version of user %d's pool", u).isEqualTo(finalVersions.get(u));
       for (long m : pool.topIds(poolSize)) {
         assertThat(finalVersions.get(m)).as("version of member %d of user %d's pool", m, u).isEqualTo(finalVersions.get(u));
+        assertThat(excluded).as("member %d of user %d's pool", m, u).doesNotContain(m);
       }
     }
   }
 
-  static PoolSimulator run(Partitioner partitioner, List<Op> ops, int poolSize, int spare, int deliveryBatch, long seed) {
-    PoolSimulator sim = new PoolSimulator(partitioner, poolSize, poolSize + spare, MIN_HISTORY, seed);
+  static PoolSimulator run(Partitioner partitioner, List<Op> ops, int poolSize, int spare, int deliveryBatch, Set<Long> excluded, long seed) {
+    PoolSimulator sim = new PoolSimulator(partitioner, poolSize, poolSize + spare, MIN_HISTORY, excluded, seed);
     long t = 0;
     for (Op op : ops) {
       sim.accept(op.toUpdate(t++));

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * Drives the job's plain-Java core (routing and {@link CellVersions}) the way the Flink job does,
@@ -16,24 +17,34 @@ import java.util.Random;
  * <p>Every pool change a cell reports (what {@link CellPoolFunction} would emit) is checked when
  * it happens against the simulator's own record of the latest embedding version each user's
  * events carried to that cell: the pool's version must be its owner's, and every member's latest
- * version must equal it. Violations are collected in {@link #versionViolations}.
+ * version must equal it. Violations are collected in {@link #versionViolations}. A pool change
+ * holding a user of the exclusion set ({@code pool.exclude-members}) is collected in
+ * {@link #exclusionViolations}.
  */
 final class PoolSimulator {
   final Partitioner partitioner;
   final int poolSize;
   final int capacity;
   final int minHistory;
+  final Set<Long> excluded;
   final Map<Long, UserRouter.State> routerState = new HashMap<>();
   final Map<Integer, CellVersions> cells = new HashMap<>();
   /** Per cell: user -> embedding version of the latest UPSERT delivered there (removed on LEAVE/DELETE). */
   final Map<Integer, Map<Long, String>> deliveredVersions = new HashMap<>();
   /** Pool changes that held a member of another version, or were labelled with a version not the owner's. */
   final List<String> versionViolations = new ArrayList<>();
+  /** Pool changes that held an excluded user. */
+  final List<String> exclusionViolations = new ArrayList<>();
   long poolChanges;
   private final Map<Integer, ArrayDeque<CellEvent>> queues = new HashMap<>();
   private final Random interleaving;
 
   PoolSimulator(Partitioner partitioner, int poolSize, int capacity, int minHistory, long seed) {
+    this(partitioner, poolSize, capacity, minHistory, Set.of(), seed);
+  }
+
+  PoolSimulator(Partitioner partitioner, int poolSize, int capacity, int minHistory, Set<Long> excluded, long seed) {
+    this.excluded = excluded;
     this.partitioner = partitioner;
     this.poolSize = poolSize;
     this.capacity = capacity;
@@ -72,7 +83,7 @@ final class PoolSimulator {
   }
 
   private void apply(CellEvent e) {
-    CellVersions idx = cells.computeIfAbsent(e.cell(), k -> new CellVersions(poolSize, capacity));
+    CellVersions idx = cells.computeIfAbsent(e.cell(), k -> new CellVersions(poolSize, capacity, excluded));
     Map<Long, String> delivered = deliveredVersions.computeIfAbsent(e.cell(), k -> new HashMap<>());
     if (e.kind() == CellEvent.UPSERT) {
       idx.upsert(e.userId(), e.vector(), e.home() == e.cell(), e.seq(), e.embeddingVersion());
@@ -89,6 +100,10 @@ final class PoolSimulator {
         versionViolations.add("cell " + e.cell() + ": pool of " + owner + " labelled " + o.version + ", owner's latest version " + delivered.get(owner));
       }
       for (long m : members) {
+        if (excluded.contains(m)) {
+          exclusionViolations.add("cell " + e.cell() + ": pool of " + owner + " " + Arrays.toString(members)
+              + " holds excluded user " + m + " (after " + describe(e) + ")");
+        }
         if (!o.version.equals(delivered.get(m))) {
           versionViolations.add("cell " + e.cell() + ": pool of " + owner + " (version " + o.version + ") " + Arrays.toString(members)
               + " holds " + m + " whose latest version here is " + delivered.get(m) + " (after " + describe(e) + ")");

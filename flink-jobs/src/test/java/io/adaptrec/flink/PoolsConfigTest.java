@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.adaptrec.schemas.ConfigKeys;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PoolsConfigTest {
   @Test
@@ -26,5 +28,55 @@ class PoolsConfigTest {
         .hasMessageContaining("ivf.centroids-file");
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.sise", "5")))
         .hasMessageContaining("unknown config key 'pool.sise'");
+  }
+
+  @Test
+  void excludedMembersDefaultToNoneAndParseFromAList() {
+    assertThat(PoolsConfig.defaults().excludedMembers()).isEmpty();
+    assertThat(PoolsConfig.defaults().asMap()).containsEntry("pool.exclude-members", "");
+    PoolsConfig c = PoolsConfig.from(Map.of("pool.exclude-members", " 17, 42 ,-3,9223372036854775807,42,"));
+    assertThat(c.excludedMembers()).containsExactlyInAnyOrder(17L, 42L, -3L, Long.MAX_VALUE);
+    assertThat(c.excludeMembers()).hasToString("'17, 42 ,-3,9223372036854775807,42,' (4 users)");
+    // with() round-trips the value as given
+    assertThat(c.with(Map.of("pool.size", "5")).excludedMembers()).isEqualTo(c.excludedMembers());
+    assertThat(PoolsConfig.from(Map.of("pool.exclude-members", "  "))).isEqualTo(PoolsConfig.defaults());
+  }
+
+  @Test
+  void excludedMembersParseFromAFileWithOneIdPerLine(@TempDir Path dir) throws Exception {
+    Path ids = dir.resolve("test-users.txt");
+    Files.writeString(ids, "# LLaRA test users\n5\n 8 \r\n\n1000000000000\n");
+    PoolsConfig c = PoolsConfig.from(Map.of("pool.exclude-members", "@" + ids));
+    assertThat(c.excludedMembers()).containsExactlyInAnyOrder(5L, 8L, 1_000_000_000_000L);
+    assertThat(c.asMap()).containsEntry("pool.exclude-members", "@" + ids);
+
+    Path props = dir.resolve("pools.properties");
+    Files.writeString(props, "pool.exclude-members=@" + ids.toString().replace("\\", "/") + "\n");
+    assertThat(PoolsConfig.load(props).excludedMembers()).containsExactlyInAnyOrder(5L, 8L, 1_000_000_000_000L);
+  }
+
+  @Test
+  void badExcludedMembersNameTheKeyAndTheEntry(@TempDir Path dir) throws Exception {
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "1,user-2,3")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("pool.exclude-members must be user ids separated by commas or @file; entry 2 is not a user id (a long): 'user-2'");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "1;2")))
+        .hasMessageContaining("pool.exclude-members").hasMessageContaining("'1;2'");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "18446744073709551616")))
+        .hasMessageContaining("pool.exclude-members").hasMessageContaining("not a user id (a long)");
+
+    Path bad = dir.resolve("bad.txt");
+    Files.writeString(bad, "1\n2\n3.5\n");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "@" + bad)))
+        .hasMessage("pool.exclude-members: line 3 of " + bad + " is not a user id (a long): '3.5'");
+
+    Path missing = dir.resolve("missing.txt");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "@" + missing)))
+        .hasMessageStartingWith("pool.exclude-members: cannot read the user id file " + missing)
+        .hasMessageContaining("NoSuchFileException");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "@" + dir)))
+        .hasMessageStartingWith("pool.exclude-members: cannot read the user id file " + dir);
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.exclude-members", "@ ")))
+        .hasMessage("pool.exclude-members must name a file after '@', was '@ '");
   }
 }

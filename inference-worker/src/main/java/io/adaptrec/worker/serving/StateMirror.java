@@ -42,14 +42,14 @@ import org.slf4j.LoggerFactory;
  * read. {@link #ready()} becomes true once the consumer has reached the end offsets taken at
  * start on every partition, so a worker never answers from a half-loaded mirror.
  *
- * <p>Memory: a user costs one history of at most L entries (two longs each), a pool of N (id and
- * similarity) and a seen set (item and first-seen time per distinct item). That is about 1 KB per
- * ML-100K-like user, so a few million users fit a few GB of heap; a population beyond that needs
- * a disk store behind the same methods (not built yet).
+ * <p>Memory: per-user state lives in a {@link UserStore}: on the heap ({@code serving.state.store=memory},
+ * about 1 KB per ML-100K-like user: a history of L entries, a pool of N, a seen set of 16 bytes per
+ * distinct item) or on local disk ({@code rocksdb}, bounded memory for populations beyond the heap).
  *
- * <p>Tombstones on {@code user-state} delete the user's history and seen set here, and
- * {@link LiveNeighbourhood} drops members that have no state, so a deleted user disappears from
- * every pool the worker reads; a request for them is a cold start.
+ * <p>Tombstones on {@code user-state} delete the user's history and seen set here (their pool goes
+ * with the pools job's tombstone on {@code user-pools}), and {@link LiveNeighbourhood} drops
+ * members that have no state, so a deleted user disappears from every pool the worker reads; a
+ * request for them is a cold start.
  */
 public final class StateMirror implements AutoCloseable {
 
@@ -76,9 +76,7 @@ public final class StateMirror implements AutoCloseable {
     /** A user's pool as the pools job last wrote it. */
     public record Pool(long[] members, float[] similarities, String embeddingVersion, long version) {}
 
-    private final Map<Long, History> histories = new ConcurrentHashMap<>();
-    private final Map<Long, Pool> pools = new ConcurrentHashMap<>();
-    private final Map<Long, SeenSet> seen = new ConcurrentHashMap<>();
+    private final UserStore users;
     private final Map<Long, Item> items = new ConcurrentHashMap<>();
     private final Popularity popularity;
     private final Topics topics;
@@ -95,8 +93,9 @@ public final class StateMirror implements AutoCloseable {
      * @param consumerProps bootstrap servers and any client settings (security); group and
      *                      deserializer settings are the mirror's own
      */
-    public StateMirror(Topics topics, Properties consumerProps, double popularityHalfLifeMillis) {
+    public StateMirror(Topics topics, Properties consumerProps, double popularityHalfLifeMillis, UserStore users) {
         this.topics = topics;
+        this.users = users;
         this.popularity = new Popularity(popularityHalfLifeMillis);
         Properties p = new Properties();
         p.putAll(consumerProps);
@@ -152,7 +151,7 @@ public final class StateMirror implements AutoCloseable {
                     if (caughtUp) {
                         ready.set(true);
                         log.info("state mirror ready: {} users, {} pools, {} items beyond the model, {} records",
-                                histories.size(), pools.size(), items.size(), records.get());
+                                users.users(), users.pools(), items.size(), records.get());
                     }
                 } else if (!batch.isEmpty()) {
                     updateLag(parts);
@@ -190,9 +189,7 @@ public final class StateMirror implements AutoCloseable {
             if (t.equals(topics.userState().name())) {
                 long user = topics.userState().keySerde().deserializer().deserialize(t, r.key());
                 if (r.value() == null) {
-                    histories.remove(user);
-                    seen.remove(user);
-                    pools.remove(user);
+                    users.removeUser(user);
                     return;
                 }
                 UserState s = topics.userState().valueSerde().deserializer().deserialize(t, r.value());
@@ -203,11 +200,11 @@ public final class StateMirror implements AutoCloseable {
                     it[i] = h.get(i).getItemId();
                     ts[i] = h.get(i).getEventTime().toEpochMilli();
                 }
-                histories.put(user, new History(it, ts, s.getEmbeddingVersion()));
+                users.putHistory(user, new History(it, ts, s.getEmbeddingVersion()));
             } else if (t.equals(topics.userPools().name())) {
                 long user = topics.userPools().keySerde().deserializer().deserialize(t, r.key());
                 if (r.value() == null) {
-                    pools.remove(user);
+                    users.removePool(user);
                     return;
                 }
                 SimilarUserPool p = topics.userPools().valueSerde().deserializer().deserialize(t, r.value());
@@ -218,14 +215,14 @@ public final class StateMirror implements AutoCloseable {
                     ids[i] = ns.get(i).getUserId();
                     sims[i] = ns.get(i).getSimilarity();
                 }
-                pools.put(user, new Pool(ids, sims, p.getVersion(), poolVersion(p, r)));
+                users.putPool(user, new Pool(ids, sims, p.getVersion(), poolVersion(p, r)));
             } else if (t.equals(topics.interactions().name())) {
                 if (r.value() == null) {
                     return;
                 }
                 Interaction i = topics.interactions().valueSerde().deserializer().deserialize(t, r.value());
                 long at = i.getEventTime().toEpochMilli();
-                seen.computeIfAbsent(i.getUserId(), u -> new SeenSet()).add(i.getItemId(), at);
+                users.addSeen(i.getUserId(), i.getItemId(), at);
                 popularity.add(i.getItemId(), at);
             } else if (r.value() != null) {
                 Item item = topics.items().valueSerde().deserializer().deserialize(t, r.value());
@@ -271,15 +268,15 @@ public final class StateMirror implements AutoCloseable {
     }
 
     public History history(long user) {
-        return histories.get(user);
+        return users.history(user);
     }
 
     public Pool pool(long user) {
-        return pools.get(user);
+        return users.pool(user);
     }
 
     public int users() {
-        return histories.size();
+        return users.users();
     }
 
     /** An item that reached {@code items}, or null. */
@@ -289,8 +286,7 @@ public final class StateMirror implements AutoCloseable {
 
     /** Whether {@code user} interacted with {@code item} strictly before {@code asOfMillis}. */
     public boolean seen(long user, long item, long asOfMillis) {
-        SeenSet s = seen.get(user);
-        return s != null && s.seenBefore(item, asOfMillis);
+        return users.seenBefore(user, item, asOfMillis);
     }
 
     /** Calls {@code out} with up to {@code n} items, most popular lately first. */
@@ -319,39 +315,7 @@ public final class StateMirror implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /**
-     * Distinct items of one user with the time each was first seen: sorted item ids and times in
-     * parallel arrays (16 bytes per item, no boxing), so "seen before t" is a binary search.
-     */
-    static final class SeenSet {
-        private long[] items = new long[4];
-        private long[] first = new long[4];
-        private int n;
-
-        synchronized void add(long item, long at) {
-            int i = Arrays.binarySearch(items, 0, n, item);
-            if (i >= 0) {
-                first[i] = Math.min(first[i], at);
-                return;
-            }
-            int ins = -i - 1;
-            if (n == items.length) {
-                items = Arrays.copyOf(items, n * 2);
-                first = Arrays.copyOf(first, n * 2);
-            }
-            System.arraycopy(items, ins, items, ins + 1, n - ins);
-            System.arraycopy(first, ins, first, ins + 1, n - ins);
-            items[ins] = item;
-            first[ins] = at;
-            n++;
-        }
-
-        synchronized boolean seenBefore(long item, long asOfMillis) {
-            int i = Arrays.binarySearch(items, 0, n, item);
-            return i >= 0 && first[i] < asOfMillis;
-        }
+        users.close();   // after the writer stopped; the worker stops serving before it closes the mirror
     }
 
     /**

@@ -47,7 +47,8 @@ public final class Worker implements AutoCloseable {
         if (cfg.publishItemEmbeddings()) {
             ItemEmbeddingPublisher.publishIfMissing(lm, AdapterStore.baseModelId(lm), topics, cfg.clientProperties());
         }
-        this.mirror = new StateMirror(topics, cfg.clientProperties(), cfg.popularityHalfLifeMs());
+        this.mirror = new StateMirror(topics, cfg.clientProperties(), cfg.popularityHalfLifeMs(),
+                cfg.rocksDbStore() ? UserStore.rocksDb(cfg.stateDir().resolve(cfg.instanceId())) : UserStore.inMemory());
         this.http = new HealthServer(cfg.httpHost(), cfg.httpPort(), this::live, this::notReadyReason, metrics::scrape);
         metrics.gauge("adaptrec.worker.requests.lag", "rec-requests not yet read by this worker",
                 () -> loop == null ? 0 : loop.lag());

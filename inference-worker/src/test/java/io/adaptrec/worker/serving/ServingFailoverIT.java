@@ -257,6 +257,9 @@ class ServingFailoverIT {
         long t0 = System.nanoTime();
         Properties pa = world.config("a");
         Properties pb = world.config("b");
+        // one worker per store: the heap mirror and the RocksDB mirror serve the same group
+        pb.setProperty("serving.state.store", "rocksdb");
+        pb.setProperty("serving.state.dir", java.nio.file.Files.createTempDirectory("worker-b-state").toString());
         String group = pa.getProperty("serving.group.id");
         assertThat(pb.getProperty("serving.group.id")).isEqualTo(group);
         String runId = "two-" + Long.toHexString(System.nanoTime()) + "-";

@@ -42,6 +42,7 @@ class ServingIT {
     private static Worker worker;
     private static RecClient client;
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final java.util.Set<Long> DELETED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @BeforeAll
     static void start() throws Exception {
@@ -217,6 +218,7 @@ class ServingIT {
     @Test
     void aDeletedUserLeavesThePoolsTheWorkerReadsAndBecomesAColdStart() throws Exception {
         long victim = world.pools.get(11L)[0];
+        DELETED.add(victim);
         world.send(world.topics.userState(), victim, null);
         world.flush();
         await().atMost(WAIT).until(() -> worker.mirror().history(victim) == null);
@@ -227,6 +229,34 @@ class ServingIT {
         world.send(world.topics.userState(), victim, world.state(victim));   // restore for other tests
         world.flush();
         await().atMost(WAIT).until(() -> worker.mirror().history(victim) != null);
+    }
+
+    @Test
+    void theDiskStoreMirrorsExactlyWhatTheHeapStoreMirrors() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("mirror-rocksdb");
+        try (StateMirror disk = new StateMirror(world.topics, clientProps(), 86_400_000.0, UserStore.rocksDb(dir)).start()) {
+            assertThat(disk.awaitReady(WAIT)).isTrue();
+            StateMirror heap = worker.mirror();
+            assertThat(disk.users()).isEqualTo(heap.users());
+            for (long u = 1; u <= ServingFixture.USERS; u++) {
+                assertThat(disk.history(u).items()).isEqualTo(heap.history(u).items());
+                assertThat(disk.history(u).times()).isEqualTo(heap.history(u).times());
+                assertThat(disk.pool(u).members()).isEqualTo(heap.pool(u).members());
+                assertThat(disk.pool(u).version()).isEqualTo(heap.pool(u).version());
+                if (DELETED.contains(u)) {
+                    // A deleted user's seen set goes with the tombstone, but the interactions are still
+                    // retained: a mirror that reads them after the tombstone rebuilds it. Order across
+                    // two topics is not defined, so this user's seen set may differ between the mirrors.
+                    continue;
+                }
+                for (long item : world.histories.get(u)) {
+                    assertThat(disk.seen(u, item, Long.MAX_VALUE)).isTrue();
+                }
+                for (long item : world.unseen(u, 5)) {
+                    assertThat(disk.seen(u, item, Long.MAX_VALUE)).isFalse();
+                }
+            }
+        }
     }
 
     private static List<RecommendationResponse> responses() {
