@@ -112,11 +112,6 @@ public final class CellIndex {
     return size;
   }
 
-  /** Users in the index that can be candidates (not excluded). */
-  public int memberCount() {
-    return members;
-  }
-
   public boolean contains(long userId) {
     return slotOf.containsKey(userId);
   }
@@ -180,7 +175,7 @@ public final class CellIndex {
       ownerAt[slot] = null;
       droppedOwners.add(u);
     }
-    for (int j = 0; j < size; j++) { // an excluded u is in no list and enters none
+    for (int j = 0; j < size && !queryOnly[slot]; j++) { // an excluded u is in no list and enters none
       Owned o = ownerAt[j];
       if (o == null || j == slot) {
         continue;

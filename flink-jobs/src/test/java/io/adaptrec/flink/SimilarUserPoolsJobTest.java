@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * The whole dataflow on a local MiniCluster at parallelism 2 with a bounded source and a
  * collecting sink: the last emitted pool of every user equals brute force (per embedding version
  * when users are split across versions and migrate), deleted and short-history users have no pool
- * and appear in none, and versions per user are gap-free.
+ * and appear in none, and versions per user are gap-free; users of {@code pool.exclude-members}
+ * get pools but are in none.
  */
 class SimilarUserPoolsJobTest {
   static final int DIM = 8;
@@ -114,6 +115,52 @@ class SimilarUserPoolsJobTest {
       assertThat(p.embeddingVersion()).as("embedding version of user %d's pool", e.getKey()).isEqualTo(finalVersions.get(e.getKey()));
       Candidates expected = BruteForce.topNInVersion(e.getKey(), finalUnits, finalVersions, 10);
       assertThat(p.neighbourIds()).as("pool of user %d", e.getKey()).containsExactly(expected.topIds(10));
+    }
+  }
+
+  @Test
+  void excludedUsersGetPoolsButAreInNone(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    List<UserUpdate> updates = migratingUpdates(60, 600, new Random(17));
+    java.util.Set<Long> excluded = new java.util.TreeSet<>();
+    for (long u = 0; u < 60; u += 4) {
+      excluded.add(u);
+    }
+    java.nio.file.Path ids = dir.resolve("held-out-users.txt");
+    java.nio.file.Files.write(ids, excluded.stream().map(String::valueOf).toList());
+    PoolsConfig config = PoolsConfig.defaults().with(Map.of(
+        "mode", "exact", "parallelism", "2", "state.backend", "hashmap", "restart.attempts", "0",
+        "checkpoint.dir", "file://" + System.getProperty("java.io.tmpdir") + "/pools-job-test-excluded", "checkpoint.interval-ms", "500",
+        "pool.spare-candidates", "3", "pool.exclude-members", "@" + ids));
+    assertThat(config.excludedMembers()).isEqualTo(excluded);
+    CollectingSink<PoolUpdate> sink = new CollectingSink<>("job-test-excluded");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+    SimilarUserPoolsJob.configureEnvironment(env, config);
+    DataGeneratorSource<UserUpdate> source =
+        new DataGeneratorSource<>(i -> updates.get((int) (long) i), updates.size(), TypeInformation.of(UserUpdate.class));
+    new SimilarUserPoolsJob(config, config.partitioner(), source, sink).withSourceParallelism(1).build(env);
+
+    env.execute("pools-job-test-excluded");
+
+    Map<Long, PoolUpdate> latest = new HashMap<>();
+    for (PoolUpdate p : sink.results()) {
+      assertThat(java.util.Arrays.stream(p.neighbourIds()).boxed().toList()).as("pool %d of user %d", p.version(), p.userId()).doesNotContainAnyElementsOf(excluded);
+      latest.put(p.userId(), p);
+    }
+    Map<Long, float[]> finalUnits = finalEligible(updates, 3);
+    Map<Long, String> finalVersions = new HashMap<>();
+    for (UserUpdate u : updates) {
+      if (finalUnits.containsKey(u.userId()) && !u.deleted()) {
+        finalVersions.put(u.userId(), u.embeddingVersion());
+      }
+    }
+    assertThat(finalUnits.keySet()).as("eligible excluded users").containsAnyElementsOf(excluded);
+    assertThat(latest.keySet()).containsAll(finalUnits.keySet());
+    for (long u : finalUnits.keySet()) {
+      PoolUpdate p = latest.get(u);
+      assertThat(p.deleted()).isFalse();
+      assertThat(p.embeddingVersion()).as("embedding version of user %d's pool", u).isEqualTo(finalVersions.get(u));
+      Candidates expected = BruteForce.topNInVersion(u, finalUnits, finalVersions, excluded, 10);
+      assertThat(p.neighbourIds()).as("pool of user %d (excluded: %s)", u, excluded.contains(u)).containsExactly(expected.topIds(10));
     }
   }
 
