@@ -57,6 +57,9 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--delivery", defaultValue = "exactly-once", description = "serving.delivery of the worker: exactly-once | at-least-once (default: ${DEFAULT-VALUE}).")
   String delivery;
 
+  @Option(names = "--loops", defaultValue = "1", description = "serving.loops of the worker (default: ${DEFAULT-VALUE}).")
+  int loops;
+
   @Option(names = "--known-items", defaultValue = "3", description = "serving.selection.known-items of the worker (default: ${DEFAULT-VALUE}).")
   int knownItems;
 
@@ -80,7 +83,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
     StackConfig config = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
         .withRoleSettings(Role.WORKER, Map.of("serving.djl.threads", Integer.toString(djlThreads),
-            "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery));
+            "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery, "serving.loops", Integer.toString(loops)));
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(config)) {
@@ -96,6 +99,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
       report.put("djl_threads", djlThreads);
       report.put("known_items", knownItems);
       report.put("delivery", delivery);
+      report.put("loops", loops);
       if (reportJson != null) {
         if (reportJson.toAbsolutePath().getParent() != null) {
           Files.createDirectories(reportJson.toAbsolutePath().getParent());

@@ -21,6 +21,7 @@ public record ServingConfig(
         String groupId,
         String instanceId,
         boolean exactlyOnce,
+        int loops,
         int maxBatch,
         long pollMs,
         long deadlineMs,
@@ -53,6 +54,7 @@ public record ServingConfig(
                     "names this worker: its transactional.id is <group>-<instance>, so a restarted instance fences its crashed predecessor and aborts its open transaction at once"),
             new Key("serving.delivery", "exactly-once", "exactly-once | at-least-once",
                     "exactly-once: one transaction per batch (responses + offsets), read_committed readers see one response per request; at-least-once: lower latency, a crash may repeat responses, readers keep the first per requestId"),
+            new Key("serving.loops", "1", "1..64", "serving loops (each its own consumer in the group, transactional producer and thread): with 2, one loop scores while the other commits; each loop's DJL calls use serving.djl.threads intra-op threads"),
             new Key("serving.batch.max", "64", "1..4096", "requests scored together (one poll, one transaction)"),
             new Key("serving.poll.ms", "5", "1..1000", "longest wait for requests when idle"),
             new Key("serving.request.deadline.ms", "10000", "1..86400000", "a request read later than requestedAt + this is answered with status TIMEOUT, never scored"),
@@ -88,6 +90,7 @@ public record ServingConfig(
                 in.text("serving.group.id", s -> s.matches("[A-Za-z0-9._-]+")),
                 in.text("serving.instance.id", s -> s.matches("[A-Za-z0-9._-]+")),
                 in.text("serving.delivery", s -> s.matches("exactly-once|at-least-once")).equals("exactly-once"),
+                (int) in.integer("serving.loops", 1, 64),
                 (int) in.integer("serving.batch.max", 1, 4096),
                 in.integer("serving.poll.ms", 1, 1000),
                 in.integer("serving.request.deadline.ms", 1, 86_400_000),
@@ -118,9 +121,14 @@ public record ServingConfig(
         return s.matches("adaptive|similarity|static|none") ? Strategy.parse(s) : Strategy.ADAPTIVE;
     }
 
-    /** transactional.id of this worker's producer. */
+    /** transactional.id of this worker's producer (its first loop's; loop i > 0 appends "-i"). */
     public String transactionalId() {
         return groupId + "-" + instanceId;
+    }
+
+    /** transactional.id and group.instance.id of loop {@code i}. */
+    public String loopMemberId(int i) {
+        return i == 0 ? transactionalId() : transactionalId() + "-" + i;
     }
 
     /** Settings every Kafka client of the worker starts from: brokers plus the kafka.* pass-through. */

@@ -76,7 +76,11 @@ public final class ServingLoop implements AutoCloseable {
     private boolean inTransaction;   // loop thread only
     private final boolean exactlyOnce;
 
-    public ServingLoop(Topics topics, RequestHandler handler, ServingConfig cfg, WorkerMetrics metrics) {
+    /**
+     * @param memberId this loop's stable name: its {@code transactional.id} and static
+     *                 {@code group.instance.id} (a worker with several loops gives each its own)
+     */
+    public ServingLoop(Topics topics, RequestHandler handler, ServingConfig cfg, WorkerMetrics metrics, String memberId) {
         this.topics = topics;
         this.handler = handler;
         this.metrics = metrics;
@@ -86,7 +90,7 @@ public final class ServingLoop implements AutoCloseable {
         // Static membership under the instance's own name: a worker restarted after a crash takes
         // its partitions back at once instead of waiting for the dead member's session to expire
         // (45 s by default; measured in ServingFailoverIT). A clean stop leaves the group explicitly.
-        c.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, cfg.transactionalId());
+        c.putIfAbsent(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, memberId);
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -100,7 +104,7 @@ public final class ServingLoop implements AutoCloseable {
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.exactlyOnce = cfg.exactlyOnce();
         if (exactlyOnce) {
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, cfg.transactionalId());
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, memberId);
         } else {
             p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
             p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -112,7 +116,7 @@ public final class ServingLoop implements AutoCloseable {
         p.putIfAbsent(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "2");
         p.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "10000");
         this.producer = new KafkaProducer<>(p);
-        this.thread = new Thread(this::run, "serving-loop");
+        this.thread = new Thread(this::run, "serving-loop-" + memberId);
     }
 
     public ServingLoop start() {

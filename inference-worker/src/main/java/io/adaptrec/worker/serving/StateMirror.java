@@ -175,9 +175,9 @@ public final class StateMirror implements AutoCloseable {
     private void updateLag(List<TopicPartition> parts) {
         long behind = 0;
         for (TopicPartition tp : parts) {
-            Long l = consumer.currentLag(tp).isPresent() ? consumer.currentLag(tp).getAsLong() : null;
-            if (l != null) {
-                behind += l;
+            var l = consumer.currentLag(tp);
+            if (l.isPresent()) {
+                behind += l.getAsLong();
             }
         }
         lag.set(behind);

@@ -10,7 +10,9 @@ import io.adaptrec.worker.model.RecLMSystem;
 import io.adaptrec.worker.selection.DemoSelector;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +33,7 @@ public final class Worker implements AutoCloseable {
     private final WorkerMetrics metrics = new WorkerMetrics();
     private final StateMirror mirror;
     private final HealthServer http;
-    private ServingLoop loop;
+    private final List<ServingLoop> loops = new ArrayList<>();
 
     private Worker(ServingConfig cfg) throws IOException {
         this.cfg = cfg;
@@ -51,7 +53,7 @@ public final class Worker implements AutoCloseable {
                 cfg.rocksDbStore() ? UserStore.rocksDb(cfg.stateDir().resolve(cfg.instanceId())) : UserStore.inMemory());
         this.http = new HealthServer(cfg.httpHost(), cfg.httpPort(), this::live, this::notReadyReason, metrics::scrape);
         metrics.gauge("adaptrec.worker.requests.lag", "rec-requests not yet read by this worker",
-                () -> loop == null ? 0 : loop.lag());
+                () -> loops.stream().mapToLong(ServingLoop::lag).sum());
         metrics.gauge("adaptrec.worker.state.lag", "user-state/user-pools/interactions/items records not yet mirrored",
                 mirror::lag);
         metrics.gauge("adaptrec.worker.state.users", "users in the local mirror", mirror::users);
@@ -72,13 +74,17 @@ public final class Worker implements AutoCloseable {
                         + " ms (serving.ready.timeout.ms)");
             }
             AdaptRec core = new AdaptRec(w.lm, w.selector, cfg.historyLength());
-            w.loop = new ServingLoop(topics(cfg), new RequestHandler(core, w.mirror, cfg, w.metrics), cfg, w.metrics).start();
+            RequestHandler handler = new RequestHandler(core, w.mirror, cfg, w.metrics);
+            Topics topics = topics(cfg);
+            for (int i = 0; i < cfg.loops(); i++) {
+                w.loops.add(new ServingLoop(topics, handler, cfg, w.metrics, cfg.loopMemberId(i)).start());
+            }
             long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!w.loop.started() && w.loop.failure() == null && System.nanoTime() < until) {
+            while (w.notReadyReason() != null && w.loopFailure() == null && System.nanoTime() < until) {
                 Thread.sleep(10);
             }
             if (w.notReadyReason() != null) {
-                throw new IllegalStateException("worker did not become ready: " + w.notReadyReason(), w.loop.failure());
+                throw new IllegalStateException("worker did not become ready: " + w.notReadyReason(), w.loopFailure());
             }
             log.info("worker {} ready: {} users mirrored", cfg.instanceId(), w.mirror.users());
             return w;
@@ -95,7 +101,11 @@ public final class Worker implements AutoCloseable {
     }
 
     private boolean live() {
-        return mirror.failure() == null && (loop == null || loop.failure() == null);
+        return mirror.failure() == null && loopFailure() == null;
+    }
+
+    private Throwable loopFailure() {
+        return loops.stream().map(ServingLoop::failure).filter(java.util.Objects::nonNull).findFirst().orElse(null);
     }
 
     /** Null when ready; otherwise what it waits for or why it failed. */
@@ -106,9 +116,11 @@ public final class Worker implements AutoCloseable {
         if (!mirror.ready()) {
             return "catching up on user-state and user-pools (" + mirror.lag() + " records behind)";
         }
-        if (loop == null || !loop.started()) {
-            return loop != null && loop.failure() != null ? "serving loop failed: " + loop.failure()
-                    : "joining the rec-requests consumer group";
+        if (loopFailure() != null) {
+            return "serving loop failed: " + loopFailure();
+        }
+        if (loops.isEmpty() || !loops.stream().allMatch(ServingLoop::started)) {
+            return "joining the rec-requests consumer group";
         }
         return null;
     }
@@ -136,14 +148,12 @@ public final class Worker implements AutoCloseable {
 
     /** Requests answered since start. */
     public long answered() {
-        return loop == null ? 0 : loop.answered();
+        return loops.stream().mapToLong(ServingLoop::answered).sum();
     }
 
     @Override
     public void close() {
-        if (loop != null) {
-            loop.close();
-        }
+        loops.forEach(ServingLoop::close);
         mirror.close();
         http.close();
         lm.close();

@@ -260,6 +260,8 @@ class ServingFailoverIT {
         // one worker per store: the heap mirror and the RocksDB mirror serve the same group
         pb.setProperty("serving.state.store", "rocksdb");
         pb.setProperty("serving.state.dir", java.nio.file.Files.createTempDirectory("worker-b-state").toString());
+        // and worker a runs two serving loops: three consumers share the six partitions
+        pa.setProperty("serving.loops", "2");
         String group = pa.getProperty("serving.group.id");
         assertThat(pb.getProperty("serving.group.id")).isEqualTo(group);
         String runId = "two-" + Long.toHexString(System.nanoTime()) + "-";
@@ -268,7 +270,7 @@ class ServingFailoverIT {
         try (Worker a = Worker.start(ServingConfig.fromProperties(pa));
              Worker b = Worker.start(ServingConfig.fromProperties(pb));
              RecClient client = new RecClient(world.topics, clientProps())) {
-            Map<String, Set<TopicPartition>> assignment = awaitStableGroup(group, 2, Duration.ofSeconds(30));
+            Map<String, Set<TopicPartition>> assignment = awaitStableGroup(group, 3, Duration.ofSeconds(30));
             System.out.printf("[two-workers] both started and the group is stable in %d ms: %s%n", ms(t0), assignment);
             for (int i = 0; i < 200; i++) {
                 long user = 1 + (i * 7L) % ServingFixture.USERS;   // every user, in a scattered order
