@@ -60,6 +60,9 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--loops", defaultValue = "1", description = "serving.loops of the worker (default: ${DEFAULT-VALUE}).")
   int loops;
 
+  @Option(names = "--prewarm-users", defaultValue = "10000", description = "serving.prewarm.users of the worker; 0 measures a cold start (default: ${DEFAULT-VALUE}).")
+  int prewarmUsers;
+
   @Option(names = "--known-items", defaultValue = "3", description = "serving.selection.known-items of the worker (default: ${DEFAULT-VALUE}).")
   int knownItems;
 
@@ -83,7 +86,8 @@ public final class ServingBenchCommand implements Callable<Integer> {
     StackConfig config = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
         .withRoleSettings(Role.WORKER, Map.of("serving.djl.threads", Integer.toString(djlThreads),
-            "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery, "serving.loops", Integer.toString(loops)));
+            "serving.selection.known-items", Integer.toString(knownItems), "serving.delivery", delivery, "serving.loops", Integer.toString(loops),
+            "serving.prewarm.users", Integer.toString(prewarmUsers)));
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(config)) {
@@ -100,6 +104,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
       report.put("known_items", knownItems);
       report.put("delivery", delivery);
       report.put("loops", loops);
+      report.put("prewarm_users", prewarmUsers);
       if (reportJson != null) {
         if (reportJson.toAbsolutePath().getParent() != null) {
           Files.createDirectories(reportJson.toAbsolutePath().getParent());

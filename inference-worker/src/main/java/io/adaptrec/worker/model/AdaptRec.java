@@ -122,13 +122,7 @@ public final class AdaptRec {
                                           Map<Long, int[]> newItemWords) {
         return lm.withAdapter(adapter -> {
             // Stage 1: the pool and its members' histories as of each query.
-            List<DemoSelector.Target> targets = new ArrayList<>(queries.size());
-            for (Query q : queries) {
-                long[] recent = recent(q.history());
-                Neighbourhood.Pool pool = strategy == Strategy.NONE ? Neighbourhood.Pool.EMPTY
-                        : neighbourhood.pool(q.userId(), recent, selector.config().poolSize(), q.asOfMillis());
-                targets.add(new DemoSelector.Target(q.userId(), recent, pool));
-            }
+            List<DemoSelector.Target> targets = targets(queries, neighbourhood, strategy);
             // Stage 2: the model picks the Top-M demonstrations (cached per user, pool and adapter).
             List<List<DemoSelector.Selected>> chosen = selector.choose(targets, strategy, m);
             // Stage 3: the User-Contextualised prompt, scored on the candidates only.
@@ -148,6 +142,26 @@ public final class AdaptRec {
             }
             return out;
         });
+    }
+
+    /**
+     * Stages 1 and 2 only, for their side effect: the selections land in the stage-2 cache under
+     * exactly the keys {@link #recommend} looks up (e.g. to warm a worker before it takes traffic).
+     * The queries' candidates are not used.
+     */
+    public void select(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m) {
+        lm.withAdapter(adapter -> selector.choose(targets(queries, neighbourhood, strategy), strategy, m));
+    }
+
+    private List<DemoSelector.Target> targets(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy) {
+        List<DemoSelector.Target> targets = new ArrayList<>(queries.size());
+        for (Query q : queries) {
+            long[] recent = recent(q.history());
+            Neighbourhood.Pool pool = strategy == Strategy.NONE ? Neighbourhood.Pool.EMPTY
+                    : neighbourhood.pool(q.userId(), recent, selector.config().poolSize(), q.asOfMillis());
+            targets.add(new DemoSelector.Target(q.userId(), recent, pool));
+        }
+        return targets;
     }
 
     /** The last {@code historyLen} items: what the prompt shows and what offline stage 1 embeds. */

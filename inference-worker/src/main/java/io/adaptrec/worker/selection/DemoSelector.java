@@ -102,6 +102,11 @@ public final class DemoSelector {
         rankCache.invalidateAll();
     }
 
+    /** Adaptive rankings held in the cache now (approximate, as Caffeine counts). */
+    public long cached() {
+        return rankCache.estimatedSize();
+    }
+
     /** Hits and misses of the adaptive-ranking cache since start. */
     public CacheStats cacheStats() {
         return rankCache.stats();

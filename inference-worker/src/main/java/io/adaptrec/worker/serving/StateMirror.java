@@ -77,6 +77,7 @@ public final class StateMirror implements AutoCloseable {
     public record Pool(long[] members, float[] similarities, String embeddingVersion, long version) {}
 
     private final UserStore users;
+    private final RecentUsers recent = new RecentUsers(100_000);
     private final Map<Long, Item> items = new ConcurrentHashMap<>();
     private final Popularity popularity;
     private final Topics topics;
@@ -201,6 +202,7 @@ public final class StateMirror implements AutoCloseable {
                     ts[i] = h.get(i).getEventTime().toEpochMilli();
                 }
                 users.putHistory(user, new History(it, ts, s.getEmbeddingVersion()));
+                recent.touch(user);
             } else if (t.equals(topics.userPools().name())) {
                 long user = topics.userPools().keySerde().deserializer().deserialize(t, r.key());
                 if (r.value() == null) {
@@ -294,6 +296,11 @@ public final class StateMirror implements AutoCloseable {
         popularity.top(n, out);
     }
 
+    /** Up to {@code n} users whose state changed most recently, most recent first. */
+    public List<Long> recentlyActive(int n) {
+        return recent.latest(n);
+    }
+
     /** Blocks until {@link #ready()} or the timeout; true when ready. */
     public boolean awaitReady(Duration timeout) throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
@@ -316,6 +323,32 @@ public final class StateMirror implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         users.close();   // after the writer stopped; the worker stops serving before it closes the mirror
+    }
+
+    /** The users whose state changed last, bounded: an access-ordered map used as a recency list. */
+    static final class RecentUsers {
+        private final int capacity;
+        private final java.util.LinkedHashMap<Long, Boolean> order;
+
+        RecentUsers(int capacity) {
+            this.capacity = capacity;
+            this.order = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+                    return size() > RecentUsers.this.capacity;
+                }
+            };
+        }
+
+        synchronized void touch(long user) {
+            order.put(user, Boolean.TRUE);
+        }
+
+        synchronized List<Long> latest(int n) {
+            List<Long> all = new ArrayList<>(order.keySet());
+            java.util.Collections.reverse(all);
+            return all.subList(0, Math.min(n, all.size()));
+        }
     }
 
     /**

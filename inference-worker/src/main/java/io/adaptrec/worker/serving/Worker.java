@@ -34,6 +34,7 @@ public final class Worker implements AutoCloseable {
     private final StateMirror mirror;
     private final HealthServer http;
     private final List<ServingLoop> loops = new ArrayList<>();
+    private volatile String warming;
 
     private Worker(ServingConfig cfg) throws IOException {
         this.cfg = cfg;
@@ -74,6 +75,7 @@ public final class Worker implements AutoCloseable {
                         + " ms (serving.ready.timeout.ms)");
             }
             AdaptRec core = new AdaptRec(w.lm, w.selector, cfg.historyLength());
+            w.prewarm(core);
             RequestHandler handler = new RequestHandler(core, w.mirror, cfg, w.metrics);
             Topics topics = topics(cfg);
             for (int i = 0; i < cfg.loops(); i++) {
@@ -92,6 +94,37 @@ public final class Worker implements AutoCloseable {
             w.close();
             throw e;
         }
+    }
+
+    /**
+     * Computes the stage-2 selections of the most recently active users before any request
+     * arrives (bounded by serving.prewarm.users and serving.prewarm.ms), through the same core
+     * and neighbourhood as serving, so requests find them in the cache under the same keys.
+     */
+    private void prewarm(AdaptRec core) {
+        if (cfg.prewarmUsers() == 0 || cfg.strategy() != io.adaptrec.worker.selection.Strategy.ADAPTIVE) {
+            return;
+        }
+        List<Long> users = mirror.recentlyActive(cfg.prewarmUsers());
+        LiveNeighbourhood hood = new LiveNeighbourhood(mirror);
+        long t0 = System.nanoTime();
+        long until = t0 + cfg.prewarmMs() * 1_000_000L;
+        int done = 0;
+        for (int i = 0; i < users.size() && System.nanoTime() < until; i += 16) {
+            List<AdaptRec.Query> batch = new ArrayList<>();
+            for (long u : users.subList(i, Math.min(users.size(), i + 16))) {
+                StateMirror.History h = mirror.history(u);
+                if (h != null && h.items().length > 0) {
+                    batch.add(new AdaptRec.Query(u, h.items(), new long[0]));
+                }
+            }
+            core.select(batch, hood, cfg.strategy(), cfg.m());
+            done = Math.min(users.size(), i + 16);
+            warming = "warming the selection cache (" + done + "/" + users.size() + " users)";
+        }
+        warming = null;
+        log.info("worker {}: selections of {} most recently active users computed in {} ms", cfg.instanceId(), done,
+                (System.nanoTime() - t0) / 1_000_000);
     }
 
     static Topics topics(ServingConfig cfg) {
@@ -119,6 +152,9 @@ public final class Worker implements AutoCloseable {
         if (loopFailure() != null) {
             return "serving loop failed: " + loopFailure();
         }
+        if (warming != null) {
+            return warming;
+        }
         if (loops.isEmpty() || !loops.stream().allMatch(ServingLoop::started)) {
             return "joining the rec-requests consumer group";
         }
@@ -139,6 +175,11 @@ public final class Worker implements AutoCloseable {
 
     public LanguageModel model() {
         return lm;
+    }
+
+    /** Stage-2 selections in the cache now (after start: at least the warmed ones). */
+    public long selectionsCached() {
+        return selector.cached();
     }
 
     /** Stage-2 selection cache hit rate since start. */

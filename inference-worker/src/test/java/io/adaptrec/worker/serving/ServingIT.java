@@ -78,6 +78,8 @@ class ServingIT {
     void readyOnlyAfterTheMirrorHoldsEveryUserAndPool() throws Exception {
         assertThat(worker.notReadyReason()).isNull();
         assertThat(worker.mirror().users()).isEqualTo(ServingFixture.USERS);
+        // warmed before taking traffic: every mirrored user's stage-2 selection is in the cache
+        assertThat(worker.selectionsCached()).isGreaterThanOrEqualTo(ServingFixture.USERS);
         HttpClient http = HttpClient.newHttpClient();
         HttpResponse<String> ready = http.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + worker.httpPort() + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
