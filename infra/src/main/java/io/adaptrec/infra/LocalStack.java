@@ -174,7 +174,7 @@ public final class LocalStack implements AutoCloseable {
       config.settings(Role.WORKER).forEach(p::setProperty);
       workerConfig = ServingConfig.fromProperties(p);
       worker = Worker.start(workerConfig);
-      started.push(new Component("worker role (inference worker)", worker));
+      started.push(new Component("worker role (inference worker)", () -> worker.close()));   // the current one
     }
     if (config.roles().contains(Role.GATEWAY) && worker != null) {
       int port = Ports.choose("--gateway-port", config.gatewayPort(), StackConfig.DEFAULT_GATEWAY_PORT);
@@ -246,6 +246,21 @@ public final class LocalStack implements AutoCloseable {
   /** The running worker, if started (needs a model). */
   public Optional<Worker> worker() {
     return Optional.ofNullable(worker);
+  }
+
+  /**
+   * Stops the worker and starts a new one with the same configuration, as an operator restarting
+   * it on a live system would: it mirrors the topics from the beginning and warms its cache
+   * before it takes traffic. Returns the milliseconds until the new worker was ready.
+   */
+  public synchronized long restartWorker() throws Exception {
+    if (worker == null) {
+      throw new IllegalStateException("no worker runs in this stack");
+    }
+    worker.close();
+    long t0 = System.nanoTime();
+    worker = Worker.start(workerConfig);
+    return (System.nanoTime() - t0) / 1_000_000;
   }
 
   /** The gateway's base URL, if started. */

@@ -98,7 +98,9 @@ public final class ServingBenchCommand implements Callable<Integer> {
       String pooled = ServingBenchmark.awaitModelSpacePools(stack.worker().orElseThrow(), bench.allUsers(), Duration.ofSeconds(5), Duration.ofMinutes(5));
       out.println("pipeline caught up: " + pooled);
       out.flush();
+      long restartMs = bench.restartWorker();
       Map<String, Object> report = bench.run();
+      report.put("worker_restart_ready_ms", restartMs);
       report.put("pooled", pooled);
       report.put("djl_threads", djlThreads);
       report.put("known_items", knownItems);

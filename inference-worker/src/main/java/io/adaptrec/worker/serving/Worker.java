@@ -182,9 +182,14 @@ public final class Worker implements AutoCloseable {
         return selector.cached();
     }
 
-    /** Stage-2 selection cache hit rate since start. */
+    /** Stage-2 selection cache hit rate since start (the warming's misses included). */
     public double selectorCacheHitRate() {
         return selector.cacheStats().hitRate();
+    }
+
+    /** Stage-2 cache hits and misses since start; subtract two of them for a window's hit rate. */
+    public com.github.benmanes.caffeine.cache.stats.CacheStats selectionCacheStats() {
+        return selector.cacheStats();
     }
 
     /** Requests answered since start. */
