@@ -112,7 +112,10 @@ public final class Gateway implements AutoCloseable {
     m.put("path", r.getPath());
     List<Map<String, Object>> items = new ArrayList<>();
     for (ScoredItem s : r.getItems()) {
-      items.add(Map.of("itemId", s.getItemId(), "score", s.getScore()));
+      Map<String, Object> item = new LinkedHashMap<>();
+      item.put("itemId", s.getItemId());
+      item.put("score", s.getScore());
+      items.add(item);
     }
     m.put("items", items);
     List<Map<String, Object>> demos = new ArrayList<>();

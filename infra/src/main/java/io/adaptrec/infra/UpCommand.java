@@ -57,6 +57,12 @@ public final class UpCommand implements Callable<Integer> {
     out.println();
     out.println("Replay a dataset into it:");
     out.println("  ./adaptrec replay --dataset movielens" + targetArgs(running));
+    if (running.worker().isPresent()) {
+      out.println("Ask for a live recommendation (after a replay):");
+      out.println("  ./adaptrec recommend --user 1" + targetArgs(running).replace(" --topic-prefix", " --topic-prefix"));
+      running.gatewayUrl().ifPresent(url -> out.println("  curl -s -X POST " + url
+          + "/recommendations -d '{\"userId\": 1, \"k\": 5}'"));
+    }
     out.println("Point a role or client at it: bootstrap.servers=" + running.bootstrapServers()
         + "  schema.registry.url=" + running.registryUrl());
     out.println("Press Ctrl-C to stop.");
