@@ -107,6 +107,8 @@ public final class ServingBenchCommand implements Callable<Integer> {
       report.put("delivery", delivery);
       report.put("loops", loops);
       report.put("prewarm_users", prewarmUsers);
+      report.put("cold_means", "a user's first request in this run" + (prewarmUsers > 0
+          ? "; the worker warmed its selection cache at restart, so these may already hit it" : "; never cached"));
       if (reportJson != null) {
         if (reportJson.toAbsolutePath().getParent() != null) {
           Files.createDirectories(reportJson.toAbsolutePath().getParent());
