@@ -251,23 +251,18 @@ public final class RequestHandler {
      */
     private RecommendationResponse.Builder popular(RecommendationRequest r, long[] candidates, boolean generated,
                                                    long asOf) {
-        long[] cands = candidates;
-        if (cands.length == 0) {
-            List<Long> top = new ArrayList<>();
-            mirror.popular(r.getK() * 4, item -> {
-                if (top.size() < r.getK() && !mirror.seen(r.getUserId(), item, asOf)) {
-                    top.add(item);
-                }
-            });
-            cands = top.stream().mapToLong(Long::longValue).toArray();
-        }
+        List<Long> byPopularity = new ArrayList<>();   // one read of the popularity list serves both uses
+        mirror.popular(Math.max(1000, Math.max(r.getK() * 4, candidates.length * 10)), byPopularity::add);
+        long[] cands = candidates.length > 0 ? candidates : byPopularity.stream()
+                .filter(item -> !mirror.seen(r.getUserId(), item, asOf)).limit(r.getK()).mapToLong(Long::longValue).toArray();
         Map<Long, Integer> rank = new HashMap<>();
-        int[] next = {0};
-        mirror.popular(Math.max(1000, cands.length * 10), item -> rank.putIfAbsent(item, next[0]++));
+        for (int i = 0; i < byPopularity.size(); i++) {
+            rank.putIfAbsent(byPopularity.get(i), i);
+        }
         float[] scores = new float[cands.length];
         for (int i = 0; i < cands.length; i++) {
             Integer k = rank.get(cands[i]);
-            scores[i] = (float) -Math.log(1 + (k == null ? next[0] + 1 : k));
+            scores[i] = (float) -Math.log(1 + (k == null ? byPopularity.size() + 1 : k));
         }
         return RecommendationResponse.newBuilder().setRequestId(r.getRequestId()).setUserId(r.getUserId())
                 .setItems(top(Ranking.scored(cands, scores), r.getK())).setDemonstrations(List.of())

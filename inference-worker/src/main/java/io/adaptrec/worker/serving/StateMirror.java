@@ -261,10 +261,7 @@ public final class StateMirror implements AutoCloseable {
         return lag.get();
     }
 
-    public long recordsRead() {
-        return records.get();
-    }
-
+    /** Records of the mirrored topics that could not be decoded (skipped; their owners dead-letter them). */
     public long undecodable() {
         return undecodable.get();
     }

@@ -58,6 +58,7 @@ public final class Worker implements AutoCloseable {
         metrics.gauge("adaptrec.worker.state.lag", "user-state/user-pools/interactions/items records not yet mirrored",
                 mirror::lag);
         metrics.gauge("adaptrec.worker.state.users", "users in the local mirror", mirror::users);
+        metrics.gauge("adaptrec.worker.state.undecodable", "mirrored records skipped as undecodable", mirror::undecodable);
         metrics.gauge("adaptrec.worker.selection.cache.hit.rate", "stage-2 selection cache hit rate since start",
                 () -> selector.cacheStats().hitRate());
         metrics.gauge("adaptrec.worker.ready", "1 when serving", () -> notReadyReason() == null ? 1 : 0);

@@ -80,11 +80,6 @@ public final class WorkerMetrics {
                 .mapToDouble(e -> e.getValue().count()).sum();
     }
 
-    public double errors(String kind) {
-        Counter c = errors.get(kind);
-        return c == null ? 0 : c.count();
-    }
-
     /** The Prometheus text exposition. */
     public String scrape() {
         return registry.scrape();
