@@ -9,6 +9,7 @@ import io.adaptrec.avro.ItemEmbedding;
 import io.adaptrec.avro.RecommendationRequest;
 import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.avro.Rollout;
+import io.adaptrec.avro.RolloutDecision;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
 import io.adaptrec.schemas.Topic.CleanupPolicy;
@@ -38,6 +39,7 @@ public final class Topics {
   private final Topic<Long, RecommendationResponse> recResponses;
   private final Topic<String, AdapterManifest> adapters;
   private final Topic<String, Rollout> rollouts;
+  private final Topic<String, RolloutDecision> rolloutDecisions;
   private final Topic<String, ArmMetrics> experimentMetrics;
   private final Topic<String, DeadLetter> deadLetter;
 
@@ -64,6 +66,8 @@ public final class Topics {
     recResponses = longKeyed("rec-responses", RecommendationResponse.class, CleanupPolicy.DELETE, 6);
     adapters = stringKeyed("adapters", AdapterManifest.class, CleanupPolicy.COMPACT, 1);
     rollouts = stringKeyed("rollouts", Rollout.class, CleanupPolicy.COMPACT, 1);
+    // rollouts keeps only each experiment's latest state; the decision log keeps every decision
+    rolloutDecisions = stringKeyed("rollout-decisions", RolloutDecision.class, CleanupPolicy.DELETE, 1);
     experimentMetrics = stringKeyed("experiment-metrics", ArmMetrics.class, CleanupPolicy.DELETE, 3);
     deadLetter = stringKeyed("dead-letter", DeadLetter.class, CleanupPolicy.DELETE, 1);
   }
@@ -127,6 +131,11 @@ public final class Topics {
     return rollouts;
   }
 
+  /** Every rollout decision (automatic or by a person), keyed by experimentId; retention, never compacted. */
+  public Topic<String, RolloutDecision> rolloutDecisions() {
+    return rolloutDecisions;
+  }
+
   /** Online arm metrics, keyed by {@link #armKey(String, String) "experimentId/arm"}. */
   public Topic<String, ArmMetrics> experimentMetrics() {
     return experimentMetrics;
@@ -140,7 +149,7 @@ public final class Topics {
   /** Every topic, in data-flow order, e.g. for {@link TopicAdmin#ensureTopics}. */
   public List<Topic<?, ?>> all() {
     return List.of(items, interactions, itemEmbeddings, userState, userPools, recRequests, recResponses,
-        adapters, rollouts, experimentMetrics, deadLetter);
+        adapters, rollouts, rolloutDecisions, experimentMetrics, deadLetter);
   }
 
   /** The key of {@link #experimentMetrics()} records. */

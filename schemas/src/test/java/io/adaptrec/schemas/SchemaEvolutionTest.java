@@ -107,12 +107,15 @@ class SchemaEvolutionTest {
 
   /**
    * The serving issue evolved these schemas (asOf on requests; TIMEOUT, path, selected
-   * demonstrations and pool versions on responses; the pool version as a field). A deployment that
+   * demonstrations and pool versions on responses; the pool version as a field), the rollout issue
+   * these (a PAUSED state and the latest decision on rollouts, latency histograms and late/missing
+   * outcome counts on arm metrics, tensor shapes and engine on adapter manifests). A deployment that
    * registered the first versions must accept the current ones under the registry's default level:
    * new readers read old data, and old data read by a new reader gets the documented defaults.
    */
   @ParameterizedTest(name = "{0}")
-  @CsvSource({"RecommendationRequest", "RecommendationResponse", "SimilarUserPool"})
+  @CsvSource({"RecommendationRequest", "RecommendationResponse", "SimilarUserPool", "Rollout", "ArmMetrics",
+      "AdapterManifest"})
   void servingSchemasEvolveBackwardCompatiblyFromTheirFirstVersion(String name) throws Exception {
     Schema v1;
     try (var in = getClass().getResourceAsStream("/schema-history/" + name + ".v1.avsc")) {

@@ -77,7 +77,7 @@ class TopicsSerdeTest {
 
   @Test
   void declarationsMatchTheArchitecture() {
-    assertThat(TOPICS.all()).hasSize(11);
+    assertThat(TOPICS.all()).hasSize(12);
     assertThat(TOPICS.all()).allSatisfy(t -> assertThat(t.name()).startsWith(TOPICS.prefix()));
     assertThat(TOPICS.all().stream().filter(Topic::compacted).map(t -> t.name().substring(TOPICS.prefix().length() - "adaptrec.".length())))
         .containsExactlyInAnyOrder("adaptrec.items", "adaptrec.item-embeddings", "adaptrec.user-state",

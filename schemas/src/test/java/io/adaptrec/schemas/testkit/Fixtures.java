@@ -99,7 +99,7 @@ public final class Fixtures {
   public static Rollout rollout(String experimentId, String control, String candidate, int candidatePercent) {
     return new Rollout(experimentId, List.of(
         new RolloutArm("control", control, 100 - candidatePercent),
-        new RolloutArm("candidate", candidate, candidatePercent)), RolloutState.RUNNING, "test", T0);
+        new RolloutArm("candidate", candidate, candidatePercent)), RolloutState.RUNNING, "test", T0, null);
   }
 
   public static ArmMetrics armMetrics(String experimentId, String arm, long served, long hitsAt1) {
