@@ -255,13 +255,7 @@ public final class RecLMTrainer {
         }
         RecLM net = lm.net();
         if (lora) {
-            if (lm.config().loraRank() == 0) {
-                throw new IllegalStateException("LoRA fine-tuning requested but loraRank is 0");
-            }
-            net.freezeParameters(true);
-            net.freezeParameters(false, p -> p.getName().contains(RecLM.LORA));
-            net.setLoraEnabled(true);
-            lm.adapterTraining();
+            beginLora(lm);
         } else {
             net.freezeParameters(false);
             net.freezeParameters(true, p -> p.getName().contains(RecLM.LORA));
@@ -310,6 +304,67 @@ public final class RecLMTrainer {
         if (lora) {
             net.freezeParameters(true);   // serving never needs gradients
         }
+    }
+
+    /** Base frozen, adapters trainable and on; the model is known as "training" until saved. */
+    private static void beginLora(LanguageModel lm) {
+        if (lm.config().loraRank() == 0) {
+            throw new IllegalStateException("LoRA fine-tuning requested but loraRank is 0");
+        }
+        RecLM net = lm.net();
+        net.freezeParameters(true);
+        net.freezeParameters(false, p -> p.getName().contains(RecLM.LORA));
+        net.setLoraEnabled(true);
+        lm.adapterTraining();
+    }
+
+    /**
+     * A supervised prompt built from the stream (continuous refresh): the target's history before
+     * the new item, the new item as target, its candidates, and the demonstrations chosen for it
+     * when the example was built (by the production adapter, from the user's pool at that time).
+     */
+    public record StreamExample(long userId, long[] history, long target, long[] candidates,
+                                List<Demonstration> demonstrations) {}
+
+    /**
+     * LoRA fine-tuning on prepared examples, continuing from whatever adapter is in place (a warm
+     * start from the production adapter when the caller installed it). Demonstrations stay as given:
+     * they were selected when the examples were built, so every arm's traffic is judged the same way.
+     *
+     * @return the mean loss of the last epoch
+     */
+    public double fineTune(LanguageModel lm, List<StreamExample> examples, PromptTemplate template, int epochs) {
+        if (examples.isEmpty() || epochs == 0) {
+            return Double.NaN;
+        }
+        beginLora(lm);
+        Random rnd = new Random(cfg.seed() * 7919L + 2);
+        double last = Double.NaN;
+        try (Trainer tr = newTrainer(lm, cfg.loraLr())) {
+            for (int ep = 0; ep < epochs; ep++) {
+                long t0 = System.nanoTime();
+                List<Integer> order = shuffled(examples.size(), rnd);
+                double sum = 0;
+                int steps = 0;
+                for (int b = 0; b < order.size(); b += cfg.batch()) {
+                    List<Prompt> prompts = new ArrayList<>();
+                    List<Example> batch = new ArrayList<>();
+                    for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
+                        StreamExample e = examples.get(order.get(i));
+                        batch.add(new Example(e.userId(), e.history(), e.target(), e.candidates()));
+                        prompts.add(template.render(lm.vocabulary(), e.demonstrations(), e.history(), e.candidates()));
+                    }
+                    sum += stepPrompts(tr, lm, prompts, batch);
+                    lm.adapterChanged();
+                    steps++;
+                }
+                last = sum / Math.max(1, steps);
+                log.accept(String.format("  refresh epoch %d/%d: loss %.4f (%d prompts, %.1fs)", ep + 1, epochs, last,
+                        examples.size(), (System.nanoTime() - t0) / 1e9));
+            }
+        }
+        lm.net().freezeParameters(true);
+        return last;
     }
 
     /** Cut points: history = up to historyLen items before the cut, target = the item at it. */
