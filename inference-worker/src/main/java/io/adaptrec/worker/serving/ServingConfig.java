@@ -2,14 +2,17 @@ package io.adaptrec.worker.serving;
 
 import io.adaptrec.schemas.ConfigKeys;
 import io.adaptrec.schemas.ConfigKeys.Key;
+import io.adaptrec.worker.rollout.RolloutConfig;
 import io.adaptrec.worker.selection.Strategy;
+import io.adaptrec.worker.training.RefreshConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
 /**
- * Typed, validated configuration of {@code WorkerApp serve}, parsed once at start. Every key,
+ * Typed, validated configuration of the worker's roles ({@code WorkerApp serve | refresh | control}),
+ * parsed once at start. Every key,
  * its default and range is declared in {@link #KEYS}; {@code config/inference-worker.properties}
  * is the sample that documents them. {@code kafka.*} keys go to every Kafka client verbatim.
  */
@@ -44,9 +47,16 @@ public record ServingConfig(
         String httpHost,
         int httpPort,
         long readyTimeoutMs,
+        RolloutConfig rollout,
+        RefreshConfig refresh,
         Map<String, String> kafka) {
 
-    public static final List<Key> KEYS = List.of(
+    /** Every key of {@code inference-worker.properties}: serving, then adapters/rollout, then refresh. */
+    public static final List<Key> KEYS = java.util.stream.Stream.of(servingKeys(), RolloutConfig.KEYS, RefreshConfig.KEYS)
+            .flatMap(List::stream).toList();
+
+    private static List<Key> servingKeys() {
+        return List.of(
             new Key("bootstrap.servers", "127.0.0.1:9092", "host:port[,host:port...]", "Kafka brokers"),
             new Key("schema.registry.url", "http://127.0.0.1:8081", "http(s) URL", "Confluent-API schema registry"),
             new Key("topic.prefix", "adaptrec.", "string without spaces, may be empty", "prefix of every topic name"),
@@ -79,6 +89,7 @@ public record ServingConfig(
             new Key("http.host", "127.0.0.1", "host name or address", "health and metrics bind host"),
             new Key("http.port", "7081", "0..65535 (0 = any free port)", "GET /health/live, /health/ready, /metrics"),
             new Key("serving.ready.timeout.ms", "600000", "1000..86400000", "how long start-up may take to catch up on user-state and user-pools before it fails"));
+    }
 
     public static ServingConfig load(Path file) {
         return fromProperties(ConfigKeys.load(file, KEYS));
@@ -117,6 +128,8 @@ public record ServingConfig(
                 in.text("http.host", s -> !s.isBlank()),
                 (int) in.integer("http.port", 0, 65535),
                 in.integer("serving.ready.timeout.ms", 1000, 86_400_000),
+                RolloutConfig.parse(in),
+                RefreshConfig.parse(in),
                 in.kafka());
         in.check();
         return c;

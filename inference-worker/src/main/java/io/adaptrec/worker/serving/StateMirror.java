@@ -89,6 +89,20 @@ public final class StateMirror implements AutoCloseable {
     private final AtomicLong undecodable = new AtomicLong();
     private final AtomicLong lag = new AtomicLong(-1);
     private volatile Throwable failure;
+    private volatile InteractionListener listener;
+
+    /** Told about every interaction the mirror reads after it caught up (live traffic, not the replayed past). */
+    @FunctionalInterface
+    public interface InteractionListener {
+        /** Runs on the mirror's thread after the interaction is applied; must be quick. */
+        void interaction(Interaction i);
+    }
+
+    /** Sets the listener of live interactions (the trainer collects its examples here); call before {@link #start}. */
+    public StateMirror onLiveInteraction(InteractionListener l) {
+        this.listener = l;
+        return this;
+    }
 
     /**
      * @param consumerProps bootstrap servers and any client settings (security); group and
@@ -226,6 +240,10 @@ public final class StateMirror implements AutoCloseable {
                 long at = i.getEventTime().toEpochMilli();
                 users.addSeen(i.getUserId(), i.getItemId(), at);
                 popularity.add(i.getItemId(), at);
+                InteractionListener l = listener;
+                if (l != null && ready.get()) {
+                    l.interaction(i);
+                }
             } else if (r.value() != null) {
                 Item item = topics.items().valueSerde().deserializer().deserialize(t, r.value());
                 items.put(item.getItemId(), item);
