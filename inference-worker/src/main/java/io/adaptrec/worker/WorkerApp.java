@@ -1,15 +1,19 @@
 package io.adaptrec.worker;
 
+import io.adaptrec.worker.cli.ControlCommand;
 import io.adaptrec.worker.cli.EvalCommand;
+import io.adaptrec.worker.cli.RefreshCommand;
+import io.adaptrec.worker.cli.RolloutSimulateCommand;
 import io.adaptrec.worker.cli.ServeCommand;
 import io.adaptrec.worker.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of the inference-worker jar: {@code serve}, {@code train}, {@code eval}. */
+/** Entry point of the inference-worker jar: {@code serve}, {@code refresh}, {@code control}, {@code train}, {@code eval}, {@code simulate}. */
 @Command(name = "inference-worker", mixinStandardHelpOptions = true,
-        subcommands = {ServeCommand.class, TrainCommand.class, EvalCommand.class},
-        description = "AdaptRec inference worker: serving, RecLM training and offline evaluation.")
+        subcommands = {ServeCommand.class, RefreshCommand.class, ControlCommand.class, TrainCommand.class,
+                EvalCommand.class, RolloutSimulateCommand.class},
+        description = "AdaptRec inference worker: serving, continuous refresh, rollout control, RecLM training and offline evaluation.")
 public final class WorkerApp implements Runnable {
 
     @Override

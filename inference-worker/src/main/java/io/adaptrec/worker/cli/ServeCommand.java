@@ -4,7 +4,6 @@ import io.adaptrec.worker.serving.ServingConfig;
 import io.adaptrec.worker.serving.Worker;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -25,9 +24,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Properties p = io.adaptrec.schemas.ConfigKeys.load(config, ServingConfig.KEYS);
-        set.forEach(p::setProperty);
-        ServingConfig cfg = ServingConfig.fromProperties(p);
+        ServingConfig cfg = ServingConfig.load(config, set);
         CountDownLatch stop = new CountDownLatch(1);
         Worker worker = Worker.start(cfg);
         java.lang.Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -71,6 +71,35 @@ public final class CandidateSampler {
         return out;
     }
 
+    /**
+     * The candidates of a query built from the stream (continuous refresh), where the user's seen set
+     * is a lookup rather than a sorted array: {@code target} plus {@code count - 1} distinct items
+     * drawn uniformly from the catalogue items for which {@code seen} is false, shuffled, with the
+     * same (seed, user, target) random stream as {@link #candidates}. Fewer negatives come back only
+     * when 100 x count draws did not find enough (a user who saw nearly everything).
+     */
+    public static long[] withTarget(long[] catalogueSorted, long userId, long target, int count, long seed,
+                                    java.util.function.LongPredicate seen) {
+        SplittableRandom rng = new SplittableRandom(mix(mix(seed, userId), target));
+        long[] out = new long[count];
+        out[0] = target;
+        int found = 1;
+        for (int tries = 0; found < count && tries < 100 * count; tries++) {
+            long pick = catalogueSorted[rng.nextInt(catalogueSorted.length)];
+            if (!seen.test(pick) && !contains(out, found, pick)) {
+                out[found++] = pick;
+            }
+        }
+        out = Arrays.copyOf(out, found);
+        for (int i = found - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            long t = out[i];
+            out[i] = out[j];
+            out[j] = t;
+        }
+        return out;
+    }
+
     private static boolean contains(long[] a, int length, long v) {
         for (int i = 0; i < length; i++) {
             if (a[i] == v) {

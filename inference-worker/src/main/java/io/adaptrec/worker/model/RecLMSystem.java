@@ -122,17 +122,22 @@ public final class RecLMSystem implements AutoCloseable {
     public static LanguageModel loadModel(Path dir) throws IOException {
         LanguageModel lm = LanguageModel.loadBase(dir);
         try {
-            Path current = dir.resolve(ADAPTERS).resolve(CURRENT);
-            if (!Files.isRegularFile(current)) {
-                throw new IOException(dir + ": no " + ADAPTERS + "/" + CURRENT + " naming the adapter to serve");
-            }
-            AdapterStore.load(lm, dir.resolve(ADAPTERS).resolve(Files.readString(current).strip()));
+            installCurrent(lm, dir);
             lm.net().freezeParameters(true);
             return lm;
         } catch (IOException | RuntimeException e) {
             lm.close();
             throw e;
         }
+    }
+
+    /** Installs (in place, verified) the adapter {@code adapters/CURRENT} of model directory {@code dir} names. */
+    public static void installCurrent(LanguageModel lm, Path dir) throws IOException {
+        Path current = dir.resolve(ADAPTERS).resolve(CURRENT);
+        if (!Files.isRegularFile(current)) {
+            throw new IOException(dir + ": no " + ADAPTERS + "/" + CURRENT + " naming the adapter to serve");
+        }
+        AdapterStore.load(lm, dir.resolve(ADAPTERS).resolve(Files.readString(current).strip()));
     }
 
     /** {@code training.json} of a model directory, or an empty map. */

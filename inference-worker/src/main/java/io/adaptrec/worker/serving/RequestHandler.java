@@ -11,6 +11,7 @@ import io.adaptrec.worker.model.AdaptRec;
 import io.adaptrec.worker.model.LanguageModel;
 import io.adaptrec.worker.model.Ranking;
 import io.adaptrec.worker.model.Vocabulary;
+import io.adaptrec.worker.rollout.Router;
 import io.adaptrec.worker.selection.DemoSelector;
 import io.adaptrec.worker.selection.Neighbourhood;
 import java.time.Instant;
@@ -18,10 +19,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Turns a batch of decoded requests into exactly one response each; no Kafka in here, so it is
@@ -49,8 +52,20 @@ public final class RequestHandler {
     private final ServingConfig cfg;
     private final WorkerMetrics metrics;
     private final Vocabulary vocab;
+    private final Supplier<Router> routing;
 
     public RequestHandler(AdaptRec core, StateMirror mirror, ServingConfig cfg, WorkerMetrics metrics) {
+        this(core, mirror, cfg, metrics, null);
+    }
+
+    /**
+     * @param routing the A/B router in force (read once per batch); null: everyone gets the
+     *                model's in-place adapter, outside any experiment
+     */
+    public RequestHandler(AdaptRec core, StateMirror mirror, ServingConfig cfg, WorkerMetrics metrics,
+                          Supplier<Router> routing) {
+        Router fixed = new Router(core.model().adapterVersion(), null);
+        this.routing = routing != null ? routing : () -> fixed;
         this.core = core;
         this.mirror = mirror;
         this.neighbourhood = new LiveNeighbourhood(mirror);
@@ -65,15 +80,19 @@ public final class RequestHandler {
      */
     public List<RecommendationResponse> handle(List<RecommendationRequest> batch, long readNanos, long nowMillis) {
         RecommendationResponse.Builder[] out = new RecommendationResponse.Builder[batch.size()];
-        List<Integer> modelRows = new ArrayList<>();
-        List<AdaptRec.Query> queries = new ArrayList<>();
+        Router router = routing.get();   // one routing snapshot per batch
+        Router.Route[] routes = new Router.Route[batch.size()];
+        // model queries grouped by the adapter their users are routed to (one core call per adapter)
+        Map<String, List<Integer>> rowsByAdapter = new LinkedHashMap<>();
+        Map<Integer, AdaptRec.Query> queries = new HashMap<>();
         for (int i = 0; i < batch.size(); i++) {
             RecommendationRequest r = batch.get(i);
+            routes[i] = router.route(r.getUserId());
             try {
                 AdaptRec.Query q = prepare(r, nowMillis, out, i);
                 if (q != null) {
-                    modelRows.add(i);
-                    queries.add(q);
+                    rowsByAdapter.computeIfAbsent(routes[i].adapterVersion(), v -> new ArrayList<>()).add(i);
+                    queries.put(i, q);
                 }
             } catch (RuntimeException e) {
                 // a defect met by one request must not stop the worker or its batch
@@ -81,17 +100,19 @@ public final class RequestHandler {
                 metrics.error("internal");
             }
         }
-        if (!queries.isEmpty()) {
+        for (Map.Entry<String, List<Integer>> group : rowsByAdapter.entrySet()) {
+            List<Integer> rows = group.getValue();
+            List<AdaptRec.Query> qs = rows.stream().map(queries::get).toList();
             long t0 = System.nanoTime();
             try {
-                List<AdaptRec.Recommendation> recs = core.recommend(queries, neighbourhood, cfg.strategy(), cfg.m(),
-                        newItemWords(queries));
+                List<AdaptRec.Recommendation> recs = core.recommend(qs, neighbourhood, cfg.strategy(), cfg.m(),
+                        newItemWords(qs), group.getKey());
                 for (int q = 0; q < recs.size(); q++) {
-                    fill(out[modelRows.get(q)], recs.get(q), batch.get(modelRows.get(q)).getK());
+                    fill(out[rows.get(q)], recs.get(q), batch.get(rows.get(q)).getK());
                 }
             } catch (RuntimeException e) {
                 // One bad batch must not stop the worker: every request in it gets an ERROR response.
-                for (int row : modelRows) {
+                for (int row : rows) {
                     out[row] = failure(batch.get(row), ResponseStatus.ERROR, "scoring failed: " + e);
                     metrics.error("model");
                 }
@@ -100,9 +121,12 @@ public final class RequestHandler {
         }
         List<RecommendationResponse> responses = new ArrayList<>(batch.size());
         long done = System.nanoTime();
-        for (RecommendationResponse.Builder b : out) {
+        for (int i = 0; i < out.length; i++) {
+            RecommendationResponse.Builder b = out[i];
             long micros = (done - readNanos) / 1000;
-            RecommendationResponse resp = b.setLatencyMicros(micros).setRespondedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
+            // every response names its arm, failures included: the error guardrail counts them per arm
+            RecommendationResponse resp = b.setArm(routes[i].arm()).setExperimentId(routes[i].experimentId())
+                    .setLatencyMicros(micros).setRespondedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
                     .build();
             metrics.request(resp.getStatus().name(), resp.getPath().isEmpty() ? "none" : resp.getPath(), micros);
             responses.add(resp);

@@ -91,6 +91,13 @@ public record ServingConfig(
             new Key("serving.ready.timeout.ms", "600000", "1000..86400000", "how long start-up may take to catch up on user-state and user-pools before it fails"));
     }
 
+    /** The config file (null: defaults only) with {@code overrides} applied on top, parsed. */
+    public static ServingConfig load(Path file, Map<String, String> overrides) {
+        Properties p = ConfigKeys.load(file, KEYS);
+        overrides.forEach(p::setProperty);
+        return fromProperties(p);
+    }
+
     public static ServingConfig load(Path file) {
         return fromProperties(ConfigKeys.load(file, KEYS));
     }
@@ -148,6 +155,13 @@ public record ServingConfig(
     /** transactional.id and group.instance.id of loop {@code i}. */
     public String loopMemberId(int i) {
         return i == 0 ? transactionalId() : transactionalId() + "-" + i;
+    }
+
+    /** The topics, with this configuration's prefix and registry (the {@code kafka.*} settings reach the registry client too). */
+    public static io.adaptrec.schemas.Topics topics(ServingConfig cfg) {
+        Map<String, Object> serde = new java.util.HashMap<>(cfg.kafka());
+        serde.put(io.adaptrec.schemas.AvroSerdeConfig.SCHEMA_REGISTRY_URL, cfg.schemaRegistryUrl());
+        return new io.adaptrec.schemas.Topics(cfg.topicPrefix(), io.adaptrec.schemas.AvroSerdeConfig.fromMap(serde));
     }
 
     /** Settings every Kafka client of the worker starts from: brokers plus the kafka.* pass-through. */

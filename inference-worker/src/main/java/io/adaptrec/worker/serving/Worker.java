@@ -33,6 +33,7 @@ public final class Worker implements AutoCloseable {
     private final WorkerMetrics metrics = new WorkerMetrics();
     private final StateMirror mirror;
     private final HealthServer http;
+    private final AdapterFollower adapters;
     private final List<ServingLoop> loops = new ArrayList<>();
     private volatile String warming;
 
@@ -46,12 +47,13 @@ public final class Worker implements AutoCloseable {
                 new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
                         DemoSelector.Config.defaults().negatives(), cfg.knownItems()),
                 cfg.cacheEntries());
-        Topics topics = topics(cfg);
+        Topics topics = ServingConfig.topics(cfg);
         if (cfg.publishItemEmbeddings()) {
             ItemEmbeddingPublisher.publishIfMissing(lm, AdapterStore.baseModelId(lm), topics, cfg.clientProperties());
         }
         this.mirror = new StateMirror(topics, cfg.clientProperties(), cfg.popularityHalfLifeMs(),
                 cfg.rocksDbStore() ? UserStore.rocksDb(cfg.stateDir().resolve(cfg.instanceId())) : UserStore.inMemory());
+        this.adapters = new AdapterFollower(cfg, lm, metrics);
         this.http = new HealthServer(cfg.httpHost(), cfg.httpPort(), this::live, this::notReadyReason, metrics::scrape);
         metrics.gauge("adaptrec.worker.requests.lag", "rec-requests not yet read by this worker",
                 () -> loops.stream().mapToLong(ServingLoop::lag).sum());
@@ -71,14 +73,18 @@ public final class Worker implements AutoCloseable {
         Worker w = new Worker(cfg);
         try {
             w.mirror.start();
+            w.adapters.start();
             if (!w.mirror.awaitReady(Duration.ofMillis(cfg.readyTimeoutMs()))) {
                 throw new IllegalStateException("state mirror did not catch up within " + cfg.readyTimeoutMs()
                         + " ms (serving.ready.timeout.ms)");
             }
             AdaptRec core = new AdaptRec(w.lm, w.selector, cfg.historyLength());
             w.prewarm(core);
-            RequestHandler handler = new RequestHandler(core, w.mirror, cfg, w.metrics);
-            Topics topics = topics(cfg);
+            if (!w.adapters.caughtUp() && !waitFor(w.adapters::caughtUp, cfg.readyTimeoutMs())) {
+                throw new IllegalStateException("adapters/rollouts not caught up within " + cfg.readyTimeoutMs() + " ms");
+            }
+            RequestHandler handler = new RequestHandler(core, w.mirror, cfg, w.metrics, w.adapters::router);
+            Topics topics = ServingConfig.topics(cfg);
             for (int i = 0; i < cfg.loops(); i++) {
                 w.loops.add(new ServingLoop(topics, handler, cfg, w.metrics, cfg.loopMemberId(i)).start());
             }
@@ -128,14 +134,16 @@ public final class Worker implements AutoCloseable {
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
-    static Topics topics(ServingConfig cfg) {
-        Map<String, Object> serde = new HashMap<>(cfg.kafka());
-        serde.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, cfg.schemaRegistryUrl());
-        return new Topics(cfg.topicPrefix(), AvroSerdeConfig.fromMap(serde));
+    private static boolean waitFor(java.util.function.BooleanSupplier done, long timeoutMs) throws InterruptedException {
+        long until = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (!done.getAsBoolean() && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        return done.getAsBoolean();
     }
 
     private boolean live() {
-        return mirror.failure() == null && loopFailure() == null;
+        return mirror.failure() == null && loopFailure() == null && adapters.failure() == null;
     }
 
     private Throwable loopFailure() {
@@ -152,6 +160,12 @@ public final class Worker implements AutoCloseable {
         }
         if (loopFailure() != null) {
             return "serving loop failed: " + loopFailure();
+        }
+        if (adapters.failure() != null) {
+            return "adapter follower failed: " + adapters.failure();
+        }
+        if (!adapters.caughtUp()) {
+            return "catching up on adapters and rollouts";
         }
         if (warming != null) {
             return warming;
@@ -193,6 +207,16 @@ public final class Worker implements AutoCloseable {
         return selector.cacheStats();
     }
 
+    /** The router requests are routed with now (production adapter, experiment in progress). */
+    public io.adaptrec.worker.rollout.Router router() {
+        return adapters.router();
+    }
+
+    /** Adapters this worker refused, by version, with the reasons. */
+    public Map<String, String> rejectedAdapters() {
+        return adapters.rejected();
+    }
+
     /** Requests answered since start. */
     public long answered() {
         return loops.stream().mapToLong(ServingLoop::answered).sum();
@@ -201,6 +225,7 @@ public final class Worker implements AutoCloseable {
     @Override
     public void close() {
         loops.forEach(ServingLoop::close);
+        adapters.close();
         mirror.close();
         http.close();
         lm.close();

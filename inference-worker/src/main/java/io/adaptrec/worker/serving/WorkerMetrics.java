@@ -54,6 +54,13 @@ public final class WorkerMetrics {
                 .tag("kind", k).register(registry)).increment();
     }
 
+    /** An adapter refused before any traffic reached it; reason: the verifier's code (CHECKSUM, SHAPE, ...). */
+    public void adapterRejected(String reason) {
+        errors.computeIfAbsent("adapter/" + reason, k -> Counter.builder("adaptrec.worker.adapters.rejected")
+                .description("adapters rejected by verification, by reason").tag("reason", reason).register(registry))
+                .increment();
+    }
+
     public void modelBatch(long nanos) {
         model.record(nanos, TimeUnit.NANOSECONDS);
     }
