@@ -120,7 +120,19 @@ public final class AdaptRec {
      */
     public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
                                           Map<Long, int[]> newItemWords) {
-        return lm.withAdapter(adapter -> {
+        return recommend(queries, neighbourhood, strategy, m, newItemWords, null);
+    }
+
+    /**
+     * As above, served by adapter {@code adapterVersion}: an arm loaded next to the in-place
+     * adapter, or null for the in-place one ({@link LanguageModel#withAdapter(String, java.util.function.Function)}).
+     * Stage 2's cache keys on that adapter's own generation.
+     *
+     * @throws IllegalArgumentException if {@code adapterVersion} is not loaded
+     */
+    public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
+                                          Map<Long, int[]> newItemWords, String adapterVersion) {
+        return lm.withAdapter(adapterVersion, adapter -> {
             // Stage 1: the pool and its members' histories as of each query.
             List<DemoSelector.Target> targets = targets(queries, neighbourhood, strategy);
             // Stage 2: the model picks the Top-M demonstrations (cached per user, pool and adapter).
@@ -150,7 +162,13 @@ public final class AdaptRec {
      * The queries' candidates are not used.
      */
     public void select(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m) {
-        lm.withAdapter(adapter -> selector.choose(targets(queries, neighbourhood, strategy), strategy, m));
+        select(queries, neighbourhood, strategy, m, null);
+    }
+
+    /** As above, for adapter {@code adapterVersion} (null: the in-place adapter). */
+    public void select(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
+                       String adapterVersion) {
+        lm.withAdapter(adapterVersion, adapter -> selector.choose(targets(queries, neighbourhood, strategy), strategy, m));
     }
 
     private List<DemoSelector.Target> targets(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy) {

@@ -25,8 +25,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 /**
  * A live RecLM: the DJL model, its vocabulary and batched, constrained scoring.
@@ -36,6 +42,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * grow the process. Scoring takes the read side of the adapter lock; adapter swaps take the write
  * side, so a batch never sees half of one adapter and half of another, and {@link #withAdapter}
  * extends that guarantee over several calls (all stages of one request).
+ *
+ * <p>Besides that in-place adapter, any number of extra adapters ("arms") can be loaded at once
+ * over the one frozen base ({@link #addAdapter}). Each arm is its own set of LoRA arrays, owned by
+ * its own sub-manager; the base is never copied. {@link #withAdapter(String, Function)} pins one
+ * arm for the calling thread: a thread-local, so every scoring call and {@link #adapterGeneration()}
+ * made by that thread inside the body uses the arm, and code below (the stage-2 selector) needs no
+ * adapter argument. A body must therefore not hand scoring work to other threads.
  */
 public final class LanguageModel implements AutoCloseable {
 
@@ -51,8 +64,35 @@ public final class LanguageModel implements AutoCloseable {
     private final Model model;
     private final RecLM net;
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
-    private final java.util.concurrent.atomic.AtomicLong adapterGeneration = new java.util.concurrent.atomic.AtomicLong();
+    /** Source of every generation number, in place or arm, so that no two adapters share one. */
+    private final AtomicLong generations = new AtomicLong();
+    private volatile long inPlaceGeneration;
     private volatile String adapterVersion = BASE;
+    private final Map<String, Arm> arms = new ConcurrentHashMap<>();
+    /** The arm pinned by {@link #withAdapter(String, Function)} on this thread; null: the in-place adapter. */
+    private final ThreadLocal<Arm> pinned = new ThreadLocal<>();
+
+    /**
+     * An extra adapter: its LoRA arrays by parameter name, owned by {@code manager}. Requests hold
+     * {@code inUse}'s read side while pinned to it; removal takes the write side, then frees it.
+     */
+    private static final class Arm {
+        final String version;
+        final long generation;
+        final NDManager manager;
+        final Map<String, NDArray> lora;
+        final long bytes;
+        final ReentrantReadWriteLock inUse = new ReentrantReadWriteLock();
+        boolean removed;   // written under inUse's write side
+
+        Arm(String version, long generation, NDManager manager, Map<String, NDArray> lora, long bytes) {
+            this.version = version;
+            this.generation = generation;
+            this.manager = manager;
+            this.lora = lora;
+            this.bytes = bytes;
+        }
+    }
 
     private LanguageModel(RecLMConfig cfg, Vocabulary vocab, int seed) {
         this.cfg = cfg;
@@ -88,18 +128,26 @@ public final class LanguageModel implements AutoCloseable {
         return net;
     }
 
-    /** Changes whenever adapter weights change (training step, load, reset); caches key on it. */
+    /**
+     * Changes whenever adapter weights change (training step, load, reset); caches key on it.
+     * Inside {@link #withAdapter(String, Function)} it is the pinned arm's own generation, drawn
+     * from the same counter when the arm was added, so caches never mix two adapters' results.
+     */
     public long adapterGeneration() {
-        return adapterGeneration.get();
+        Arm arm = pinned.get();
+        return arm != null ? arm.generation : inPlaceGeneration;
     }
 
-    /** Name of the adapter the model scores with: a manifest version, {@link #BASE}, or "training". */
+    /**
+     * Name of the in-place adapter: a manifest version, {@link #BASE}, or "training". It stays the
+     * in-place adapter's name inside an arm's body; the snapshot handed to the body names the arm.
+     */
     public String adapterVersion() {
         return adapterVersion;
     }
 
     void adapterChanged() {
-        adapterGeneration.incrementAndGet();
+        inPlaceGeneration = generations.incrementAndGet();
     }
 
     /** The adapter one request is served with: its name and generation, fixed while the snapshot is held. */
@@ -110,13 +158,202 @@ public final class LanguageModel implements AutoCloseable {
      * every stage of one request (selection and recommendation) scores with the same adapter, and
      * the snapshot handed to {@code body} names it. Swaps wait for running bodies to finish.
      */
-    public <T> T withAdapter(java.util.function.Function<AdapterSnapshot, T> body) {
+    public <T> T withAdapter(Function<AdapterSnapshot, T> body) {
+        Arm outer = pinned.get();
+        pinned.remove();   // an in-place body nested in an arm's body scores with the in-place adapter
         lock.readLock().lock();
         try {
-            return body.apply(new AdapterSnapshot(adapterVersion, adapterGeneration.get()));
+            return body.apply(new AdapterSnapshot(adapterVersion, inPlaceGeneration));
+        } finally {
+            lock.readLock().unlock();
+            repin(outer);
+        }
+    }
+
+    /**
+     * Runs {@code body} with adapter {@code version} pinned for this thread: the in-place adapter
+     * when {@code version} is null or equals {@link #adapterVersion()}, otherwise the arm of that
+     * name. The arm cannot be removed until {@code body} returns.
+     *
+     * @throws IllegalArgumentException naming the loaded versions if {@code version} is not loaded
+     */
+    public <T> T withAdapter(String version, Function<AdapterSnapshot, T> body) {
+        if (version == null) {
+            return withAdapter(body);
+        }
+        lock.readLock().lock();   // so that the in-place adapter cannot change its name under the check
+        try {
+            if (version.equals(adapterVersion)) {
+                return withAdapter(body);
+            }
         } finally {
             lock.readLock().unlock();
         }
+        Arm arm = arms.get(version);
+        if (arm != null) {
+            arm.inUse.readLock().lock();
+            if (arm.removed) {   // removed between the lookup and the lock
+                arm.inUse.readLock().unlock();
+                arm = null;
+            }
+        }
+        if (arm == null) {
+            throw new IllegalArgumentException("adapter '" + version + "' is not loaded; loaded: " + loadedAdapters());
+        }
+        try {
+            return pinnedTo(arm, body);
+        } finally {
+            arm.inUse.readLock().unlock();
+        }
+    }
+
+    /**
+     * Runs {@code body} pinned to {@code tensors} as a transient adapter that is neither listed nor
+     * removable: how a candidate is probed before it is installed. The tensors are used as given
+     * (not copied) and must stay open until {@code body} returns.
+     *
+     * @throws IllegalArgumentException if the tensors do not fit the model's LoRA parameters
+     */
+    public <T> T withTransientAdapter(String name, Map<String, NDArray> tensors, Function<AdapterSnapshot, T> body) {
+        checkFits(name, tensors);
+        return pinnedTo(new Arm(name, generations.incrementAndGet(), null, Map.copyOf(tensors), 0), body);
+    }
+
+    private <T> T pinnedTo(Arm arm, Function<AdapterSnapshot, T> body) {
+        Arm outer = pinned.get();
+        pinned.set(arm);
+        try {
+            return body.apply(new AdapterSnapshot(arm.version, arm.generation));
+        } finally {
+            repin(outer);
+        }
+    }
+
+    private void repin(Arm outer) {
+        if (outer == null) {
+            pinned.remove();
+        } else {
+            pinned.set(outer);
+        }
+    }
+
+    /**
+     * Loads {@code tensors} (every LoRA parameter by name, e.g. {@code l0_q_lora_A}) as the extra
+     * adapter {@code version}, next to the in-place one. The arrays are copied into the arm's own
+     * sub-manager, so the caller keeps ownership of its inputs. Verification is the caller's job
+     * ({@code adapters.AdapterRegistry} verifies, then adds).
+     *
+     * @throws IllegalArgumentException if {@code version} is already loaded or the tensors do not fit
+     */
+    public void addAdapter(String version, Map<String, NDArray> tensors) {
+        Objects.requireNonNull(version, "version");
+        checkFits(version, tensors);
+        if (version.equals(adapterVersion)) {
+            throw new IllegalArgumentException("adapter '" + version + "' is already the in-place adapter");
+        }
+        NDManager own = model.getNDManager().newSubManager();
+        try {
+            Map<String, NDArray> copy = new LinkedHashMap<>();
+            long bytes = 0;
+            for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+                NDArray src = e.getValue();
+                NDArray a = own.create(src.toByteBuffer(), src.getShape(), src.getDataType());
+                a.setName(e.getKey());
+                copy.put(e.getKey(), a);
+                bytes += a.size() * a.getDataType().getNumOfBytes();
+            }
+            Arm arm = new Arm(version, generations.incrementAndGet(), own, Map.copyOf(copy), bytes);
+            if (arms.putIfAbsent(version, arm) != null) {
+                throw new IllegalArgumentException("adapter '" + version + "' is already loaded; remove it first");
+            }
+        } catch (RuntimeException e) {
+            own.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Unloads arm {@code version}: waits for the requests pinned to it to finish, then frees its
+     * arrays. New requests for it fail from the moment this is called.
+     *
+     * @throws IllegalArgumentException if it is not a loaded arm (the in-place adapter is swapped, not removed)
+     * @throws IllegalStateException    if called from a body pinned to it (it would wait for itself)
+     */
+    public void removeAdapter(String version) {
+        Arm arm = arms.get(version);
+        if (arm == null) {
+            throw new IllegalArgumentException(version != null && version.equals(adapterVersion)
+                    ? "adapter '" + version + "' is the in-place adapter: swap or reset it instead"
+                    : "adapter '" + version + "' is not loaded; loaded: " + loadedAdapters());
+        }
+        if (arm.inUse.getReadHoldCount() > 0) {
+            throw new IllegalStateException("adapter '" + version + "' cannot be removed by a request pinned to it");
+        }
+        arms.remove(version, arm);
+        arm.inUse.writeLock().lock();
+        try {
+            if (!arm.removed) {
+                arm.removed = true;
+                arm.manager.close();
+            }
+        } finally {
+            arm.inUse.writeLock().unlock();
+        }
+    }
+
+    /** The in-place adapter's version first, then every arm's, sorted. */
+    public Set<String> loadedAdapters() {
+        Set<String> out = new java.util.LinkedHashSet<>();
+        out.add(adapterVersion);
+        out.addAll(new TreeSet<>(arms.keySet()));
+        return out;
+    }
+
+    /** Bytes of the arrays adapter {@code version} holds (what one more arm costs; the base is shared). */
+    public long adapterBytes(String version) {
+        Arm arm = arms.get(version);
+        if (arm != null) {
+            return arm.bytes;
+        }
+        if (version != null && version.equals(adapterVersion)) {
+            long bytes = 0;
+            for (Parameter p : parameters(true).values()) {
+                bytes += p.getArray().size() * p.getArray().getDataType().getNumOfBytes();
+            }
+            return bytes;
+        }
+        throw new IllegalArgumentException("adapter '" + version + "' is not loaded; loaded: " + loadedAdapters());
+    }
+
+    /** Names, shapes and types of {@code tensors} must be exactly the model's LoRA parameters. */
+    private void checkFits(String version, Map<String, NDArray> tensors) {
+        Map<String, Parameter> lora = parameters(true);
+        if (lora.isEmpty()) {
+            throw new IllegalStateException("model has no LoRA parameters (loraRank = 0)");
+        }
+        if (!tensors.keySet().equals(lora.keySet())) {
+            Set<String> missing = new TreeSet<>(lora.keySet());
+            missing.removeAll(tensors.keySet());
+            Set<String> unexpected = new TreeSet<>(tensors.keySet());
+            unexpected.removeAll(lora.keySet());
+            throw new IllegalArgumentException("adapter '" + version + "' does not fit this model: missing tensors "
+                    + missing + ", unexpected tensors " + unexpected);
+        }
+        for (Map.Entry<String, Parameter> e : lora.entrySet()) {
+            NDArray want = e.getValue().getArray();
+            NDArray got = tensors.get(e.getKey());
+            if (!got.getShape().equals(want.getShape()) || got.getDataType() != want.getDataType()) {
+                throw new IllegalArgumentException("adapter '" + version + "': tensor '" + e.getKey() + "' is "
+                        + got.getDataType() + got.getShape() + " but the model expects " + want.getDataType()
+                        + want.getShape());
+            }
+        }
+    }
+
+    /** The parameter store of one forward pass: the pinned arm's LoRA arrays, else the net's own. */
+    private ParameterStore parameterStore(NDManager sub) {
+        Arm arm = pinned.get();
+        return arm == null ? new ParameterStore(sub, false) : new RecLM.AdapterParameters(sub, arm.lora);
     }
 
     /**
@@ -310,7 +547,7 @@ public final class LanguageModel implements AutoCloseable {
                     answer[i] = (long) i * t + tok.length - 1 - skip;
                 }
                 try (NDManager sub = model.getNDManager().newSubManager()) {
-                    NDList fwd = net.forward(new ParameterStore(sub, false),
+                    NDList fwd = net.forward(parameterStore(sub),
                             new NDList(sub.create(ids, new Shape(n, t))), false);
                     NDArray hidden = gatherRows(fwd.head().reshape(-1, cfg.dModel()), sub.create(answer));
                     body.accept(rows, sub, hidden, fwd);
@@ -334,7 +571,7 @@ public final class LanguageModel implements AutoCloseable {
         JniUtils.setGradMode(false);
         lock.readLock().lock();
         try (NDManager sub = model.getNDManager().newSubManager()) {
-            NDList fwd = net.forward(new ParameterStore(sub, false),
+            NDList fwd = net.forward(parameterStore(sub),
                     new NDList(sub.create(new long[] {Vocabulary.BOS}, new Shape(1, 1))), false);
             return fwd.get(1).get(vocab.itemStart() + ":" + vocab.itemEnd()).toFloatArray();
         } finally {
@@ -381,8 +618,16 @@ public final class LanguageModel implements AutoCloseable {
      * store caches array objects, so replacing them would be ignored; notes/djl-probe.md section 3).
      */
     void readSafetensors(Path file, Map<String, Parameter> params, boolean requireAll) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            readSafetensors(file.toString(), in, params, requireAll);
+        }
+    }
+
+    /** As above, from an encoded stream ({@code file} names it in errors). */
+    void readSafetensors(String file, InputStream in, Map<String, Parameter> params, boolean requireAll)
+            throws IOException {
         lock.writeLock().lock();
-        try (NDManager tmp = model.getNDManager().newSubManager(); InputStream in = Files.newInputStream(file)) {
+        try (NDManager tmp = model.getNDManager().newSubManager()) {
             List<String> seen = new ArrayList<>();
             for (NDArray a : NDList.decode(tmp, in)) {
                 Parameter p = params.get(a.getName());

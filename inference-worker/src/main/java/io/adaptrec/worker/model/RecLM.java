@@ -223,12 +223,33 @@ public final class RecLM extends AbstractBlock {
         NDArray y = Linear.linear(x, ps.getValue(p.get(name + "_w"), dev, training),
                 ps.getValue(p.get(name + "_b"), dev, training)).head();
         Parameter a = p.get(name + "_A");
-        if (loraEnabled && a != null) {
+        // A pinned arm always takes the adapter path, whatever the in-place adapter's switch says.
+        if ((loraEnabled || ps instanceof AdapterParameters) && a != null) {
             NDArray down = Linear.linear(x, ps.getValue(a, dev, training)).head();
             NDArray up = Linear.linear(down, ps.getValue(p.get(name + "_B"), dev, training)).head();
             y = y.add(up.mul(cfg.loraAlpha() / cfg.loraRank()));
         }
         return y;
+    }
+
+    /**
+     * Reads one adapter's own arrays for the LoRA parameters and the shared, frozen base for all
+     * others: how several adapters are served at once over one base without copying it. Keyed by
+     * parameter name ({@code l0_q_lora_A} ...); inference only (nothing here records gradients).
+     */
+    public static final class AdapterParameters extends ParameterStore {
+        private final Map<String, NDArray> lora;
+
+        public AdapterParameters(NDManager manager, Map<String, NDArray> lora) {
+            super(manager, false);
+            this.lora = lora;
+        }
+
+        @Override
+        public NDArray getValue(Parameter parameter, ai.djl.Device device, boolean training) {
+            NDArray a = parameter == null ? null : lora.get(parameter.getName());
+            return a != null ? a : super.getValue(parameter, device, training);
+        }
     }
 
     private NDArray drop(NDArray x, boolean training) {
