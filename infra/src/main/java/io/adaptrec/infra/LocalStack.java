@@ -11,8 +11,10 @@ import io.adaptrec.schemas.TopicAdmin;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.streams.StreamsApp;
 import io.adaptrec.streams.UserStateConfig;
+import io.adaptrec.worker.rollout.Controller;
 import io.adaptrec.worker.serving.ServingConfig;
 import io.adaptrec.worker.serving.Worker;
+import io.adaptrec.worker.training.RefreshLoop;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -76,6 +78,8 @@ public final class LocalStack implements AutoCloseable {
   private ServingConfig workerConfig;
   private Worker worker;
   private Gateway gateway;
+  private Controller controller;
+  private RefreshLoop trainer;
   private boolean closed;
 
   private LocalStack(StackConfig config, Path dataDir, boolean temporaryDataDir) {
@@ -160,21 +164,20 @@ public final class LocalStack implements AutoCloseable {
       JobID id = poolsJob;
       started.push(new Component("pools role (SimilarUserPools job)", () -> flink.cancel(id)));
     }
+    if (config.roles().contains(Role.CONTROL) && config.modelDir() != null) {
+      // first, so that an adapter the trainer publishes finds a controller to start its experiment
+      controller = Controller.start(modelRoleConfig(Role.CONTROL, 0));
+      started.push(new Component("control role (rollout controller)", controller));
+    }
     if (config.roles().contains(Role.WORKER) && config.modelDir() != null) {
       int port = Ports.choose("--worker-port", config.workerHttpPort(), StackConfig.DEFAULT_WORKER_HTTP_PORT);
-      Properties p = new Properties();
-      p.setProperty("bootstrap.servers", broker.bootstrapServers());
-      p.setProperty("schema.registry.url", registry.url());
-      p.setProperty("topic.prefix", config.topicPrefix());
-      p.setProperty("model.dir", config.modelDir().toAbsolutePath().toString());
-      p.setProperty("serving.instance.id", "local-worker-1");
-      // one intra-op thread: on two cores the worker shares the machine with Streams and Flink
-      p.setProperty("serving.djl.threads", "1");
-      p.setProperty("http.port", Integer.toString(port));
-      config.settings(Role.WORKER).forEach(p::setProperty);
-      workerConfig = ServingConfig.fromProperties(p);
+      workerConfig = modelRoleConfig(Role.WORKER, port);
       worker = Worker.start(workerConfig);
       started.push(new Component("worker role (inference worker)", () -> worker.close()));   // the current one
+    }
+    if (config.roles().contains(Role.REFRESH) && config.modelDir() != null) {
+      trainer = RefreshLoop.start(modelRoleConfig(Role.REFRESH, 0));
+      started.push(new Component("refresh role (trainer)", trainer));
     }
     if (config.roles().contains(Role.GATEWAY) && worker != null) {
       int port = Ports.choose("--gateway-port", config.gatewayPort(), StackConfig.DEFAULT_GATEWAY_PORT);
@@ -185,6 +188,26 @@ public final class LocalStack implements AutoCloseable {
     }
     startMillis = (System.nanoTime() - startNanos) / 1_000_000;
     LOG.info("Local stack up in {} ms", startMillis);
+  }
+
+  /**
+   * The worker-module configuration of {@code role} (worker, trainer, controller): the stack's
+   * broker, registry, prefix and model, adapters under the data dir, one PyTorch intra-op thread
+   * each (on two cores they share the machine with Streams and Flink), then the role's own settings.
+   */
+  private ServingConfig modelRoleConfig(Role role, int httpPort) throws java.io.IOException {
+    Properties p = new Properties();
+    p.setProperty("bootstrap.servers", broker.bootstrapServers());
+    p.setProperty("schema.registry.url", registry.url());
+    p.setProperty("topic.prefix", config.topicPrefix());
+    p.setProperty("model.dir", config.modelDir().toAbsolutePath().toString());
+    p.setProperty("serving.instance.id", "local-" + role.cliName() + "-1");
+    p.setProperty("serving.djl.threads", "1");
+    p.setProperty("http.port", Integer.toString(httpPort));
+    p.setProperty("adapters.dir", Files.createDirectories(dataDir.resolve("adapters")).toString());
+    p.setProperty("rollout.controller.id", config.topicPrefix() + "rollout-controller");
+    config.settings(role).forEach(p::setProperty);
+    return ServingConfig.fromProperties(p);
   }
 
   /** The user-state app must be RUNNING before "up" is announced, or the first records would wait on a rebalance. */
@@ -263,6 +286,16 @@ public final class LocalStack implements AutoCloseable {
     return (System.nanoTime() - t0) / 1_000_000;
   }
 
+  /** The rollout controller, if started (needs a model). */
+  public Optional<Controller> controller() {
+    return Optional.ofNullable(controller);
+  }
+
+  /** The trainer, if started (needs a model). */
+  public Optional<RefreshLoop> trainer() {
+    return Optional.ofNullable(trainer);
+  }
+
   /** The gateway's base URL, if started. */
   public Optional<String> gatewayUrl() {
     return gateway == null ? Optional.empty() : Optional.of("http://" + Ports.HOST + ":" + gateway.port());
@@ -300,6 +333,12 @@ public final class LocalStack implements AutoCloseable {
     if (worker != null && worker.notReadyReason() != null) {
       problems.add("worker is not ready: " + worker.notReadyReason());
     }
+    if (controller != null && controller.failure() != null) {
+      problems.add("rollout controller failed: " + controller.failure());
+    }
+    if (trainer != null && trainer.failure() != null) {
+      problems.add("trainer failed: " + trainer.failure());
+    }
     return problems;
   }
 
@@ -325,6 +364,13 @@ public final class LocalStack implements AutoCloseable {
           + worker.model().adapterVersion() + ", health http://" + Ports.HOST + ":" + worker.httpPort() + "/health/ready");
     } else if (config.roles().contains(Role.WORKER)) {
       roles.add("worker   not started: no model (--model DIR; train one with ./adaptrec train --out DIR)");
+    }
+    if (trainer != null) {
+      roles.add("refresh  " + Role.REFRESH.description() + "; adapters under " + dataDir.resolve("adapters"));
+    }
+    if (controller != null) {
+      roles.add("control  " + Role.CONTROL.description() + "; production " + controller.production()
+          + " (./adaptrec rollout status)");
     }
     if (gateway != null) {
       roles.add("gateway  POST http://" + Ports.HOST + ":" + gateway.port() + "/recommendations {\"userId\": 1, \"k\": 10}");

@@ -13,7 +13,11 @@ public enum Role {
   /** The inference worker (inference-worker module): needs a model ({@code --model}). */
   WORKER("worker", "inference worker: rec-requests -> AdaptRec on the live pools -> rec-responses"),
   /** HTTP gateway in front of the worker: POST /recommendations -> JSON. */
-  GATEWAY("gateway", "HTTP gateway: POST /recommendations -> rec-requests -> rec-responses -> JSON");
+  GATEWAY("gateway", "HTTP gateway: POST /recommendations -> rec-requests -> rec-responses -> JSON"),
+  /** The trainer (inference-worker module): needs a model. */
+  REFRESH("refresh", "trainer: live interactions -> LoRA fine-tuned from production -> adapters"),
+  /** The rollout controller (inference-worker module): needs a model (to verify adapters). */
+  CONTROL("control", "rollout controller: adapters -> experiments; experiment-metrics -> decisions on rollouts");
 
   private final String cliName;
   private final String description;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.adaptrec.avro.AdapterManifest;
 import io.adaptrec.worker.adapters.Manifests;
 import io.adaptrec.worker.adapters.Verification;
 import io.adaptrec.worker.adapters.Verifier;
@@ -101,15 +102,28 @@ public final class AdapterStore {
     public static Manifest load(LanguageModel lm, Path versionDir) throws IOException {
         Manifest m = readManifest(versionDir);
         byte[] bytes = Manifests.weights(Manifests.toAvro(m, null), versionDir);
-        Verification v = Verifier.verify(lm, Manifests.toAvro(m, null), bytes, false);
+        install(lm, Manifests.toAvro(m, null), bytes, versionDir.resolve(m.location()).toString());
+        return m;
+    }
+
+    /**
+     * Verifies a published adapter and installs it in place (e.g. the trainer's warm start from the
+     * production adapter); afterwards the model scores with it.
+     *
+     * @throws IOException naming the adapter, the check that failed and why
+     */
+    public static void install(LanguageModel lm, AdapterManifest m, byte[] bytes) throws IOException {
+        install(lm, m, bytes, "adapter " + m.getVersion());
+    }
+
+    private static void install(LanguageModel lm, AdapterManifest m, byte[] bytes, String where) throws IOException {
+        Verification v = Verifier.verify(lm, m, bytes, false);
         if (!v.verified()) {
-            throw new IOException(versionDir + ": adapter " + m.version() + " rejected (" + v.reason() + "): "
+            throw new IOException(where + ": adapter " + m.getVersion() + " rejected (" + v.reason() + "): "
                     + v.message());
         }
         Map<String, Parameter> adapters = lm.parameters(true);
-        lm.swapAdapter(m.version(), () -> lm.readSafetensors(versionDir.resolve(m.location()).toString(),
-                new ByteArrayInputStream(bytes), adapters, true));
-        return m;
+        lm.swapAdapter(m.getVersion(), () -> lm.readSafetensors(where, new ByteArrayInputStream(bytes), adapters, true));
     }
 
     /** Back to the base model: B = 0 makes every adapter update vanish. */

@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * {@link #inMemory()} for populations that fit the heap; {@link #rocksDb(Path)} keeps them on
  * local disk (bounded memory: RocksDB's block cache and memtables) for populations that do not.
  */
-interface UserStore extends AutoCloseable {
+public interface UserStore extends AutoCloseable {
 
     StateMirror.History history(long user);
 

@@ -263,7 +263,7 @@ public final class RefreshLoop implements AutoCloseable {
         if (m == null) {
             throw new IOException("production adapter " + production + " has no manifest on " + topics.adapters().name());
         }
-        Manifests.installInPlace(lm, m, Manifests.weights(m, cfg.rollout().adaptersDir()));
+        AdapterStore.install(lm, m, Manifests.weights(m, cfg.rollout().adaptersDir()));
         return production;
     }
 
@@ -320,8 +320,8 @@ public final class RefreshLoop implements AutoCloseable {
             AdapterStore.save(lm, staging, "staging", metrics);
             byte[] weights = Files.readAllBytes(staging.resolve("staging").resolve(AdapterStore.FILE));
             String version = Manifests.contentVersion(weights);
-            AdapterStore.Manifest saved = AdapterStore.save(lm, dir, version, metrics, parent);
-            AdapterManifest m = Manifests.forPublication(saved, dir.resolve(version), cfg.rollout().inlineMaxBytes());
+            AdapterStore.save(lm, dir, version, metrics, parent);
+            AdapterManifest m = Manifests.forPublication(dir.resolve(version), cfg.rollout().inlineMaxBytes(), null);
             try {
                 producer.send(new ProducerRecord<>(topics.adapters().name(), version, m)).get();
             } catch (Exception e) {
