@@ -51,6 +51,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("demo", new DemoCommand());
     cli.addSubcommand("topics", new TopicsCommand());
     cli.addSubcommand("recommend", new RecommendCommand());
+    cli.addSubcommand("rollout", new RolloutCommand());
     cli.addSubcommand("serve", new ServeCommand());
     cli.addSubcommand("train", new TrainCommand());
     cli.addSubcommand("eval", new EvalCommand(new PipelineEval(System.out)));

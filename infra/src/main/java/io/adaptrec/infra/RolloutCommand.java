@@ -179,7 +179,7 @@ public final class RolloutCommand implements Runnable {
   }
 
   /** The shared shape of promote/rollback/pause/resume. */
-  abstract static class Override implements Callable<Integer> {
+  abstract static class OperatorOverride implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -218,16 +218,16 @@ public final class RolloutCommand implements Runnable {
   }
 
   @Command(name = "promote", mixinStandardHelpOptions = true, description = "Give the treatment all traffic now.")
-  static final class Promote extends Override {
-    @java.lang.Override
+  static final class Promote extends OperatorOverride {
+    @Override
     RolloutAction action() {
       return RolloutAction.PROMOTE;
     }
   }
 
   @Command(name = "rollback", mixinStandardHelpOptions = true, description = "Give the control all traffic now and end the experiment.")
-  static final class Rollback extends Override {
-    @java.lang.Override
+  static final class Rollback extends OperatorOverride {
+    @Override
     RolloutAction action() {
       return RolloutAction.ROLLBACK;
     }
@@ -235,16 +235,16 @@ public final class RolloutCommand implements Runnable {
 
   @Command(name = "pause", mixinStandardHelpOptions = true,
       description = "Hold the experiment: everyone gets the control, the statistics wait.")
-  static final class Pause extends Override {
-    @java.lang.Override
+  static final class Pause extends OperatorOverride {
+    @Override
     RolloutAction action() {
       return RolloutAction.PAUSE;
     }
   }
 
   @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a paused experiment.")
-  static final class Resume extends Override {
-    @java.lang.Override
+  static final class Resume extends OperatorOverride {
+    @Override
     RolloutAction action() {
       return RolloutAction.RESUME;
     }

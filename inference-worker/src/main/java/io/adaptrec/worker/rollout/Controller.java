@@ -10,6 +10,7 @@ import io.adaptrec.avro.RolloutDecision;
 import io.adaptrec.avro.RolloutState;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.adapters.Manifests;
+import io.adaptrec.worker.adapters.Verification;
 import io.adaptrec.worker.adapters.Verifier;
 import io.adaptrec.worker.model.LanguageModel;
 import io.adaptrec.worker.model.RecLMSystem;
@@ -166,16 +167,16 @@ public final class Controller implements AutoCloseable {
     /** Verifies a new adapter and starts (or queues) its experiment, or records the rejection. */
     private void consider(AdapterManifest m, Instant now) {
         String id = "exp-" + m.getVersion();
-        Verifier.Verification v;
+        Verification v;
         try {
             v = Verifier.verify(lm, m, Manifests.weights(m, rc.adaptersDir()));
         } catch (IOException | RuntimeException e) {
-            v = Verifier.Verification.rejected("DECODE", "weights unreadable: " + e.getMessage());
+            v = Verification.rejected(m.getVersion(), Verification.Reason.DECODE, "weights unreadable: " + e.getMessage());
         }
         synchronized (experiments) {
             String production = experiments.production();
             if (!v.verified()) {
-                String why = "adapter " + m.getVersion() + " rejected before any traffic (" + v.code() + "): " + v.reason();
+                String why = "adapter " + m.getVersion() + " rejected before any traffic (" + v.reason() + "): " + v.message();
                 log.warn(why);
                 Rollout r = experiment(id, production, m.getVersion(), RolloutState.ABORTED, now, why);
                 deadLetter(m, why, now);

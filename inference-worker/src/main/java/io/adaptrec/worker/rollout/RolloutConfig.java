@@ -41,6 +41,11 @@ public record RolloutConfig(
             new Key("rollout.report.interval.ms", "60000", "1000..86400000", "how often an undecided experiment's statistic is recorded on rollouts and the decision log"),
             new Key("rollout.controller.id", "controller-1", "[A-Za-z0-9._-]+", "transactional.id of the controller's producer: a second controller with the same id fences the first"));
 
+    /** The controller's decision rule with these settings (guardrails need as many served responses as outcomes). */
+    public DecisionRule.Config decisionRule() {
+        return new DecisionRule.Config(alpha, tau, metric, minSamples, maxSamples, errorMargin, latencyMargin, minSamples);
+    }
+
     public static RolloutConfig parse(ConfigKeys in) {
         return new RolloutConfig(
                 Path.of(in.text("adapters.dir", s -> !s.isBlank())),
