@@ -14,9 +14,9 @@ import java.util.Optional;
 /**
  * What the control topics say, folded: every adapter manifest seen on {@code adapters} and the
  * latest state of every experiment on {@code rollouts}. From it follow the production adapter (the
- * treatment of the last promoted experiment, or the control of the last rolled-back or aborted one,
- * or the model directory's adapter before any experiment ended) and the experiment in progress (at
- * most one is RUNNING or PAUSED at a time; the controller queues others as PENDING).
+ * treatment of the last promoted experiment, or the model directory's adapter before any was
+ * promoted) and the experiment in progress (at most one is RUNNING or PAUSED at a time; the
+ * controller queues others as PENDING).
  *
  * <p>Not thread-safe: one consumer thread applies records, readers take {@link #router()} snapshots.
  */
@@ -79,13 +79,17 @@ public final class Experiments {
                 .anyMatch(a -> a.getAdapterVersion().equals(version)));
     }
 
-    /** The adapter every user gets outside an experiment. */
+    /**
+     * The adapter every user gets outside an experiment: the treatment of the most recently promoted
+     * experiment, else the initial one. Roll-backs and aborts leave production as it was (an
+     * experiment's control is production when it starts, and only one runs at a time), so aborting
+     * a long-queued experiment can never bring back an old adapter.
+     */
     public String production() {
         return rollouts.values().stream()
-                .filter(r -> r.getState() == RolloutState.PROMOTED || r.getState() == RolloutState.ROLLED_BACK
-                        || r.getState() == RolloutState.ABORTED)
+                .filter(r -> r.getState() == RolloutState.PROMOTED)
                 .max(Comparator.comparing(Rollout::getUpdatedAt))
-                .map(r -> arm(r, r.getState() == RolloutState.PROMOTED ? Router.TREATMENT : Router.CONTROL))
+                .map(r -> arm(r, Router.TREATMENT))
                 .orElse(initialProduction);
     }
 
