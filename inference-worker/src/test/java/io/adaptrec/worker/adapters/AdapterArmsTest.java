@@ -315,23 +315,28 @@ class AdapterArmsTest {
                 score(lm);
                 lm.withAdapter("arm", s -> score(lm));
             }
-            long[] inPlace = new long[40];
-            long[] arm = new long[40];
-            for (int i = 0; i < 40; i++) {
-                long t0 = System.nanoTime();
-                lm.scoreCandidates(PROBE.prompts(), cands);
-                long t1 = System.nanoTime();
-                lm.withAdapter("arm", s -> lm.scoreCandidates(PROBE.prompts(), cands));
-                long t2 = System.nanoTime();
-                inPlace[i] = t1 - t0;
-                arm[i] = t2 - t1;
+            int n = 100;
+            long[] inPlace = new long[n];
+            long[] arm = new long[n];
+            for (int i = 0; i < n; i++) {   // interleaved, alternating which goes first
+                for (int k = 0; k < 2; k++) {
+                    boolean onArm = (i + k) % 2 == 0;
+                    long t0 = System.nanoTime();
+                    if (onArm) {
+                        lm.withAdapter("arm", s -> lm.scoreCandidates(PROBE.prompts(), cands));
+                        arm[i] = System.nanoTime() - t0;
+                    } else {
+                        lm.scoreCandidates(PROBE.prompts(), cands);
+                        inPlace[i] = System.nanoTime() - t0;
+                    }
+                }
             }
             Arrays.sort(inPlace);
             Arrays.sort(arm);
             System.out.printf("ARMS-MEASURE config=%s arm_bytes=%d rss_per_arm_bytes=%d batch=%dx%d "
                             + "inplace_median_ms=%.2f arm_median_ms=%.2f inplace_p90_ms=%.2f arm_p90_ms=%.2f%n",
                     cfg, lm.adapterBytes("arm"), rssPerArm, PROBE.prompts().size(), cands.get(0).length,
-                    inPlace[20] / 1e6, arm[20] / 1e6, inPlace[36] / 1e6, arm[36] / 1e6);
+                    inPlace[n / 2] / 1e6, arm[n / 2] / 1e6, inPlace[n * 9 / 10] / 1e6, arm[n * 9 / 10] / 1e6);
         }
     }
 
