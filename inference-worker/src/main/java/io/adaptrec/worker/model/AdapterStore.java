@@ -84,7 +84,7 @@ public final class AdapterStore {
         RecLMConfig c = lm.config();
         byte[] bytes = Files.readAllBytes(file);
         Manifest m = new Manifest(version, baseModelId(lm), c.loraRank(), c.loraAlpha(), targetModules(c),
-                parentVersion, Instant.now(), metrics, sha256(bytes), bytes.length, FILE, shapes,
+                parentVersion, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), metrics, sha256(bytes), bytes.length, FILE, shapes,
                 LanguageModel.ENGINE, Engine.getEngine(LanguageModel.ENGINE).getVersion());
         writeManifest(vdir.resolve(MANIFEST), m);
         lm.adapterSaved(version);

@@ -8,14 +8,14 @@ import java.util.Map;
 import java.util.Random;
 
 /** Named test data: a small catalogue and users with a planted "next item = item + 1" habit. */
-final class Fixtures {
+public final class Fixtures {
 
     static final int ITEMS = 60;
     static final List<String> GENRES = List.of("Drama", "Comedy", "Sci-Fi");
 
     private Fixtures() {}
 
-    static List<Dataset.Item> catalogue() {
+    public static List<Dataset.Item> catalogue() {
         List<Dataset.Item> out = new ArrayList<>();
         for (int i = 1; i <= ITEMS; i++) {
             out.add(new Dataset.Item(i, "Movie Number " + i + " (199" + (i % 10) + ")",
@@ -25,7 +25,7 @@ final class Fixtures {
     }
 
     /** Users walk the catalogue in steps of one from a random start, so the next item is predictable. */
-    static Map<Long, long[]> sequences(int users, int length, long seed) {
+    public static Map<Long, long[]> sequences(int users, int length, long seed) {
         Random rnd = new Random(seed);
         Map<Long, long[]> out = new LinkedHashMap<>();
         for (long u = 1; u <= users; u++) {
@@ -39,15 +39,15 @@ final class Fixtures {
         return out;
     }
 
-    static Vocabulary vocabulary() {
+    public static Vocabulary vocabulary() {
         return Vocabulary.build(catalogue(), RecLMSystem.templateWords());
     }
 
-    static RecLMConfig tinyConfig() {
+    public static RecLMConfig tinyConfig() {
         return new RecLMConfig(16, 2, 1, 128, 0f, true, 4, 8f, false);
     }
 
-    static TrainConfig tinyTraining() {
+    public static TrainConfig tinyTraining() {
         return new TrainConfig(7, 2, 20, 1, 1, 2, 16, 3e-3f, 3e-3f, 2, 5, 9, 1f, 0.3f, 2);
     }
 }
