@@ -43,7 +43,8 @@ class ServingStackIT {
         new RecLMConfig(16, 1, 1, 256, 0f, true, 4, 8f, false), tc, s -> { })) {
       sys.save(model, "v1", Map.of());
     }
-    try (LocalStack stack = LocalStack.start(StackConfig.defaults().withFreePorts().withModel(model))) {
+    try (LocalStack stack = LocalStack.start(StackConfig.defaults().withFreePorts().withModel(model)
+        .withRoles(java.util.EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY)))) {
       assertThat(stack.worker()).isPresent();
       assertThat(stack.describe()).contains("worker   ").contains("gateway  POST");
       new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(), Replayer.Options.fastest(), System.err)
