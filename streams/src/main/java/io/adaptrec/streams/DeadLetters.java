@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.errors.DeserializationExceptionHandler;
@@ -25,17 +26,31 @@ public final class DeadLetters {
     /** Streams config keys through which the handler finds the registry, the topics and the counters. */
     static final String TOPIC_PREFIX_CONFIG = "adaptrec.topic.prefix";
     static final String COUNTERS_CONFIG = "adaptrec.counters";
+    /** Names the application in {@link DeadLetter#getSource()} (default {@value #SOURCE}). */
+    public static final String SOURCE_CONFIG = "adaptrec.dead-letter.source";
+    /**
+     * Comma-separated input topics whose undeserializable records another application of this role
+     * dead-letters already: the handler counts ({@code undeserializable_skipped}) and skips them, so
+     * one bad record gives one dead letter however many applications read its topic.
+     */
+    public static final String SKIP_TOPICS_CONFIG = "adaptrec.dead-letter.skip-topics";
 
     private DeadLetters() {}
 
     static DeadLetter of(String topic, int partition, long offset, String error, String processor,
                          byte[] rawKey, byte[] rawValue, long now) {
+        return of(SOURCE, topic, partition, offset, error, processor, rawKey, rawValue, now);
+    }
+
+    /** A dead letter written by {@code source} (an application, e.g. {@code streams/OutcomeTopology}). */
+    public static DeadLetter of(String source, String topic, int partition, long offset, String error, String processor,
+                                byte[] rawKey, byte[] rawValue, long now) {
         return DeadLetter.newBuilder()
                 .setTopic(topic)
                 .setPartition(partition)
                 .setOffset(offset)
                 .setError(error)
-                .setSource(SOURCE + "/" + processor)
+                .setSource(source + "/" + processor)
                 .setRawKey(rawKey == null ? null : ByteBuffer.wrap(rawKey))
                 .setRawBytes(rawValue == null ? null : ByteBuffer.wrap(rawValue))
                 .setFailedAt(Instant.ofEpochMilli(now))
@@ -52,6 +67,8 @@ public final class DeadLetters {
     public static final class Handler implements DeserializationExceptionHandler {
         private Topic<String, DeadLetter> deadLetter;
         private StreamCounters counters;
+        private String source = SOURCE;
+        private Set<String> skipTopics = Set.of();
 
         @Override
         public void configure(Map<String, ?> configs) {
@@ -61,15 +78,25 @@ public final class DeadLetters {
             deadLetter = topics.deadLetter();
             Object c = configs.get(COUNTERS_CONFIG);
             counters = c instanceof StreamCounters sc ? sc : new StreamCounters();
+            Object s = configs.get(SOURCE_CONFIG);
+            if (s != null) source = s.toString();
+            Object skip = configs.get(SKIP_TOPICS_CONFIG);
+            if (skip != null && !skip.toString().isBlank()) skipTopics = Set.of(skip.toString().split(","));
         }
 
         @Override
         public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record,
                                     Exception exception) {
+            if (skipTopics.contains(record.topic())) {
+                counters.undeserializableSkipped.incrementAndGet();
+                log.debug("skipped undeserializable {}-{}@{} (dead-lettered by the application that owns the topic)",
+                        record.topic(), record.partition(), record.offset());
+                return Response.resume();
+            }
             counters.undeserializable.incrementAndGet();
             String reason = "cannot deserialize record: " + describe(exception);
             log.warn("dead letter: {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
-            DeadLetter letter = of(record.topic(), record.partition(), record.offset(), reason,
+            DeadLetter letter = of(source, record.topic(), record.partition(), record.offset(), reason,
                     String.valueOf(context.processorNodeId()), record.key(), record.value(), System.currentTimeMillis());
             byte[] key = deadLetter.keySerde().serializer().serialize(deadLetter.name(), record.topic());
             byte[] value = deadLetter.valueSerde().serializer().serialize(deadLetter.name(), letter);

@@ -22,6 +22,23 @@ public final class StreamCounters {
     public final AtomicLong pendingResolved = new AtomicLong();
     public final AtomicLong migrated = new AtomicLong();
     public final AtomicLong catalogueUpdates = new AtomicLong();
+    public final AtomicLong undeserializableSkipped = new AtomicLong();
+
+    // outcome application (io.adaptrec.streams.outcome.OutcomeTopology)
+    public final AtomicLong outcomeResponses = new AtomicLong();
+    public final AtomicLong outcomeInteractions = new AtomicLong();
+    public final AtomicLong outcomesJoined = new AtomicLong();
+    public final AtomicLong outcomesMissing = new AtomicLong();
+    public final AtomicLong outcomesLate = new AtomicLong();
+    /** Pending responses replaced by a newer awaited response of the same user (not outcomes, not missing). */
+    public final AtomicLong outcomesSuperseded = new AtomicLong();
+    /** Interactions of users with no pending or recently expired response (organic traffic). */
+    public final AtomicLong outcomeUnmatchedInteractions = new AtomicLong();
+    /** Interaction tombstones and invalid interactions (the user-state application dead-letters those). */
+    public final AtomicLong outcomeSkippedInteractions = new AtomicLong();
+    /** Updates for a window past outcome.metrics.retention.ms (dropped: a fresh partial would supersede the full aggregate). */
+    public final AtomicLong outcomeExpiredWindowUpdates = new AtomicLong();
+    public final AtomicLong armMetricsEmitted = new AtomicLong();
 
     public Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -37,6 +54,17 @@ public final class StreamCounters {
         m.put("pending_resolved", pendingResolved.get());
         m.put("migrated", migrated.get());
         m.put("catalogue_updates", catalogueUpdates.get());
+        m.put("undeserializable_skipped", undeserializableSkipped.get());
+        m.put("outcome_responses", outcomeResponses.get());
+        m.put("outcome_interactions", outcomeInteractions.get());
+        m.put("outcomes_joined", outcomesJoined.get());
+        m.put("outcomes_missing", outcomesMissing.get());
+        m.put("outcomes_late", outcomesLate.get());
+        m.put("outcomes_superseded", outcomesSuperseded.get());
+        m.put("outcome_unmatched_interactions", outcomeUnmatchedInteractions.get());
+        m.put("outcome_skipped_interactions", outcomeSkippedInteractions.get());
+        m.put("outcome_expired_window_updates", outcomeExpiredWindowUpdates.get());
+        m.put("arm_metrics_emitted", armMetricsEmitted.get());
         return m;
     }
 

@@ -2,8 +2,10 @@ package io.adaptrec.streams;
 
 import io.adaptrec.schemas.TopicAdmin;
 import io.adaptrec.schemas.Topics;
+import io.adaptrec.streams.outcome.OutcomeTopology;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Entry point of the streams role: {@code java -jar streams.jar [streams.properties]}. Only wires:
- * config, topics, the two applications, the query endpoint, a shutdown hook.
+ * config, topics, the applications (user state, catalogue check and, unless {@code
+ * outcome.enabled=false}, outcomes), the query endpoint, a shutdown hook.
  */
 public final class StreamsApp {
     static {
@@ -57,21 +60,26 @@ public final class StreamsApp {
         stopped.await();
     }
 
-    /** A started user-state application (plus catalogue check and query endpoint). */
+    /** A started user-state application (plus catalogue check, outcomes and query endpoint). */
     public static final class Running implements AutoCloseable {
         private final KafkaStreams userState;
         private final KafkaStreams catalogueCheck;
+        private final KafkaStreams outcomes;
         private final QueryServer query;
         private final StreamCounters counters;
 
-        private Running(KafkaStreams userState, KafkaStreams catalogueCheck, QueryServer query, StreamCounters counters) {
+        private Running(KafkaStreams userState, KafkaStreams catalogueCheck, KafkaStreams outcomes, QueryServer query,
+                        StreamCounters counters) {
             this.userState = userState;
             this.catalogueCheck = catalogueCheck;
+            this.outcomes = outcomes;
             this.query = query;
             this.counters = counters;
         }
 
         public KafkaStreams streams() { return userState; }
+        /** The outcome application ({@link OutcomeTopology}), or null when {@code outcome.enabled=false}. */
+        public KafkaStreams outcomes() { return outcomes; }
         public StreamCounters counters() { return counters; }
         /** The bound query port, or -1 when the endpoint is disabled. */
         public int queryPort() { return query == null ? -1 : query.port(); }
@@ -81,6 +89,7 @@ public final class StreamsApp {
             if (query != null) query.close();
             userState.close(Duration.ofSeconds(30));
             catalogueCheck.close(Duration.ofSeconds(30));
+            if (outcomes != null) outcomes.close(Duration.ofSeconds(30));
             log.info("streams stopped; counters: {}", counters);
         }
     }
@@ -90,6 +99,18 @@ public final class StreamsApp {
         StreamCounters counters = new StreamCounters();
         Topics topics = UserStateTopology.topics(config);
         if (config.ensureTopics()) ensureTopics(config, topics);
+        KafkaStreams outcomes = null;
+        if (config.outcome().enabled()) {
+            try (Admin a = Admin.create(adminConfig(config))) {
+                OutcomeTopology.checkCopartitioned(a, topics, Duration.ofSeconds(30));
+            }
+            outcomes = new KafkaStreams(OutcomeTopology.buildTopology(config, topics, counters),
+                    OutcomeTopology.streamsConfig(config, topics, counters));
+            outcomes.setUncaughtExceptionHandler(e -> {
+                log.error("outcome stream thread failed; replacing it", e);
+                return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            });
+        }
         KafkaStreams userState = new KafkaStreams(UserStateTopology.buildTopology(config, topics, counters),
                 UserStateTopology.streamsConfig(config, counters));
         KafkaStreams check = new KafkaStreams(CatalogueCheck.buildTopology(config, topics, counters),
@@ -99,24 +120,33 @@ public final class StreamsApp {
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         QueryServer query = null;
+        KafkaStreams outcomesRef = outcomes;
         if (config.httpEnabled()) {
             query = new QueryServer(config.httpHost(), config.httpPort(), id -> lookup(userState, topics, config, id),
-                    () -> metrics(userState, counters));
+                    () -> metrics(userState, outcomesRef, counters));
         }
         userState.start();
         check.start();
-        log.info("streams started: application {} on {}, topics prefix '{}'", config.applicationId(),
-                config.bootstrapServers(), config.topicPrefix());
-        return new Running(userState, check, query, counters);
+        if (outcomes != null) outcomes.start();
+        log.info("streams started: application {} on {}, topics prefix '{}'{}", config.applicationId(),
+                config.bootstrapServers(), config.topicPrefix(),
+                outcomes == null ? "" : "; outcomes as " + OutcomeTopology.applicationId(config));
+        return new Running(userState, check, outcomes, query, counters);
     }
 
-    private static void ensureTopics(UserStateConfig config, Topics topics) {
+    private static Map<String, Object> adminConfig(UserStateConfig config) {
         Map<String, Object> admin = new LinkedHashMap<>();
         admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         admin.putAll(config.kafkaOverrides());
-        try (Admin a = Admin.create(admin)) {
-            TopicAdmin.Report r = TopicAdmin.ensureTopics(a, List.of(topics.items(), topics.interactions(),
-                    topics.itemEmbeddings(), topics.userState(), topics.deadLetter()),
+        return admin;
+    }
+
+    private static void ensureTopics(UserStateConfig config, Topics topics) {
+        List<io.adaptrec.schemas.Topic<?, ?>> needed = new ArrayList<>(List.of(topics.items(), topics.interactions(),
+                topics.itemEmbeddings(), topics.userState(), topics.deadLetter()));
+        if (config.outcome().enabled()) needed.addAll(List.of(topics.recResponses(), topics.experimentMetrics()));
+        try (Admin a = Admin.create(adminConfig(config))) {
+            TopicAdmin.Report r = TopicAdmin.ensureTopics(a, needed,
                     (short) config.topicReplicationFactor(), Duration.ofSeconds(30));
             if (!r.created().isEmpty()) log.info("created topics {}", r.created());
         }
@@ -143,9 +173,10 @@ public final class StreamsApp {
         }
     }
 
-    private static Map<String, Object> metrics(KafkaStreams streams, StreamCounters counters) {
+    private static Map<String, Object> metrics(KafkaStreams streams, KafkaStreams outcomes, StreamCounters counters) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("state", streams.state().toString());
+        if (outcomes != null) m.put("outcome_state", outcomes.state().toString());
         m.putAll(counters.snapshot());
         return m;
     }

@@ -2,6 +2,7 @@ package io.adaptrec.streams;
 
 import io.adaptrec.schemas.ConfigKeys;
 import io.adaptrec.schemas.ConfigKeys.Key;
+import io.adaptrec.streams.outcome.OutcomeConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,8 @@ import java.util.Set;
  * ranges are declared as data in {@link #KEYS}; {@code streams.properties} in the resources is the
  * sample that documents every one of them. Keys starting with {@code kafka.} are passed to Kafka
  * Streams verbatim (prefix removed), e.g. {@code kafka.security.protocol=SSL} for a real cluster.
+ * The {@code outcome.*} keys of the outcome application ({@link OutcomeConfig}) are part of the
+ * same list and file.
  */
 public record UserStateConfig(
         String bootstrapServers,
@@ -40,9 +43,12 @@ public record UserStateConfig(
         boolean httpEnabled,
         String httpHost,
         int httpPort,
+        OutcomeConfig outcome,
         Map<String, String> kafkaOverrides) {
 
-    public static final List<Key> KEYS = List.of(
+    public static final List<Key> KEYS;
+
+    private static final List<Key> USER_STATE_KEYS = List.of(
             new Key("bootstrap.servers", "127.0.0.1:9092", "host:port[,host:port...]", "Kafka brokers"),
             new Key("schema.registry.url", "http://127.0.0.1:8081", "http(s) URL", "Confluent-API schema registry"),
             new Key("topic.prefix", "adaptrec.", "string, may be empty", "prefix of every topic name"),
@@ -67,6 +73,12 @@ public record UserStateConfig(
             new Key("query.http.enabled", "true", "true | false", "serve GET /users/{id} and /metrics"),
             new Key("query.http.host", "127.0.0.1", "host name or address", "interactive-query bind host"),
             new Key("query.http.port", "7071", "0..65535 (0 = any free port)", "interactive-query port"));
+
+    static {
+        List<Key> all = new java.util.ArrayList<>(USER_STATE_KEYS);
+        all.addAll(OutcomeConfig.KEYS);
+        KEYS = List.copyOf(all);
+    }
 
     private static final Set<String> GUARANTEES = Set.of("exactly_once_v2", "at_least_once");
 
@@ -107,8 +119,11 @@ public record UserStateConfig(
                 in.bool("query.http.enabled"),
                 in.nonBlank("query.http.host"),
                 (int) in.integer("query.http.port", 0, 65535),
+                OutcomeConfig.read(in),
                 in.kafka());
         in.check();
+        String outcomeProblem = c.outcome().problem();
+        if (outcomeProblem != null) throw new IllegalArgumentException("invalid streams configuration:\n  " + outcomeProblem);
         return c;
     }
 
@@ -145,6 +160,7 @@ public record UserStateConfig(
         p.setProperty("query.http.enabled", Boolean.toString(httpEnabled));
         p.setProperty("query.http.host", httpHost);
         p.setProperty("query.http.port", Integer.toString(httpPort));
+        outcome.write(p);
         kafkaOverrides.forEach((k, v) -> p.setProperty("kafka." + k, v));
         return p;
     }

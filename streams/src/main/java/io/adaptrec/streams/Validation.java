@@ -3,19 +3,20 @@ package io.adaptrec.streams;
 import io.adaptrec.avro.Interaction;
 import io.adaptrec.avro.Item;
 import io.adaptrec.avro.ItemEmbedding;
+import io.adaptrec.avro.RecommendationResponse;
 import java.util.List;
 
 /**
  * Checks that decide whether an input record may change state. Each returns null when the record
  * is valid, or the reason, phrased so that whoever reads the dead-letter topic can act on it.
  */
-final class Validation {
+public final class Validation {
     /** Longer vectors are certainly a producer bug, and would bloat every cached entry. */
     static final int MAX_VECTOR_LENGTH = 65_536;
 
     private Validation() {}
 
-    static String interaction(Long key, Interaction v) {
+    public static String interaction(Long key, Interaction v) {
         if (key == null) return "missing key: interactions must be keyed by userId " + v.getUserId();
         if (key != v.getUserId()) return "key " + key + " does not match userId " + v.getUserId();
         if (v.getUserId() < 0) return "userId " + v.getUserId() + " is negative";
@@ -25,6 +26,21 @@ final class Validation {
         }
         Float r = v.getRating();
         if (r != null && !Float.isFinite(r)) return "rating " + r + " is not a finite number";
+        return null;
+    }
+
+    /** A response the outcome topology can attribute: keyed by its user, with an arm and a response time. */
+    public static String response(Long key, RecommendationResponse v) {
+        if (key == null) return "missing key: rec-responses must be keyed by userId " + v.getUserId();
+        if (key != v.getUserId()) return "key " + key + " does not match userId " + v.getUserId();
+        if (v.getArm() == null || v.getArm().isBlank()) return "response " + v.getRequestId() + " has no arm";
+        if (v.getExperimentId() != null && v.getExperimentId().isBlank()) {
+            return "response " + v.getRequestId() + " has a blank experimentId (null means no experiment)";
+        }
+        if (v.getRespondedAt() == null || v.getRespondedAt().toEpochMilli() <= 0) {
+            return "respondedAt " + v.getRespondedAt() + " is not after 1970-01-01";
+        }
+        if (v.getLatencyMicros() < 0) return "latencyMicros " + v.getLatencyMicros() + " is negative";
         return null;
     }
 

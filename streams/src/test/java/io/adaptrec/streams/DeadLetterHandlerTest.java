@@ -46,4 +46,38 @@ class DeadLetterHandlerTest {
         assertThat(letter.getRawKey().array()).containsExactly(7);
         assertThat(counters.undeserializable.get()).isEqualTo(1);
     }
+
+    @Test
+    void skipsTopicsAnotherApplicationDeadLettersAndNamesItsSource() {
+        String prefix = TestRegistry.uniquePrefix() + Topics.DEFAULT_PREFIX;
+        Topics topics = new Topics(prefix, TestRegistry.serdeConfig());
+        StreamCounters counters = new StreamCounters();
+        DeadLetters.Handler handler = new DeadLetters.Handler();
+        handler.configure(Map.of("schema.registry.url", TestRegistry.url(),
+                DeadLetters.TOPIC_PREFIX_CONFIG, prefix, DeadLetters.COUNTERS_CONFIG, counters,
+                DeadLetters.SOURCE_CONFIG, "streams/OutcomeTopology",
+                DeadLetters.SKIP_TOPICS_CONFIG, topics.interactions().name()));
+        SerializationException e = new SerializationException("bad wire format");
+
+        ConsumerRecord<byte[], byte[]> skipped = new ConsumerRecord<>(topics.interactions().name(), 0, 1L, null, new byte[] {1});
+        DeserializationExceptionHandler.Response r = handler.handleError(context(skipped), skipped, e);
+        assertThat(r.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
+        assertThat(r.deadLetterQueueRecords()).isEmpty();
+        assertThat(counters.undeserializableSkipped.get()).isEqualTo(1);
+        assertThat(counters.undeserializable.get()).isZero();
+
+        ConsumerRecord<byte[], byte[]> owned = new ConsumerRecord<>(topics.recResponses().name(), 0, 2L, null, new byte[] {1});
+        r = handler.handleError(context(owned), owned, e);
+        assertThat(r.deadLetterQueueRecords()).hasSize(1);
+        ProducerRecord<byte[], byte[]> out = r.deadLetterQueueRecords().get(0);
+        DeadLetter letter = topics.deadLetter().valueSerde().deserializer().deserialize(out.topic(), out.value());
+        assertThat(letter.getSource()).isEqualTo("streams/OutcomeTopology/source");
+        assertThat(letter.getTopic()).isEqualTo(topics.recResponses().name());
+        assertThat(counters.undeserializable.get()).isEqualTo(1);
+    }
+
+    private static DefaultErrorHandlerContext context(ConsumerRecord<byte[], byte[]> r) {
+        return new DefaultErrorHandlerContext(null, r.topic(), r.partition(), r.offset(), new RecordHeaders(),
+                "source", new TaskId(0, r.partition()), 0L, r.key(), r.value());
+    }
 }
