@@ -69,6 +69,7 @@ class RolloutStackIT {
       later.addAll(es.subList(es.size() - 3, es.size()));
     }
     later.sort(Comparator.comparingLong(Dataset.Event::eventTimeMillis));
+    prefix.sort(Comparator.comparingLong(Dataset.Event::eventTimeMillis));
     Dataset past = new Dataset(all.name(), all.items(), prefix);
     Path model = tmp.resolve("model");
     TrainConfig tc = new TrainConfig(3, 2, 20, 1, 1, 2, 16, 3e-3f, 3e-3f, 3, 10, 9, 1f, 0.3f, 0);

@@ -47,10 +47,12 @@ import org.slf4j.LoggerFactory;
  * The trainer ({@code WorkerApp refresh}): keeps fine-tuning the production LoRA adapter on what
  * users do now, and publishes each new adapter to {@code adapters} for the controller to test.
  *
- * <p>Examples come from the stream: for every live interaction (user u, item x, time t) it captures
- * u's history strictly before t and u's pool as the workers see it then, with every member's
- * history cut at t (the same {@link LiveNeighbourhood} the workers serve from), so nothing an
- * example uses comes from after its target. Every arm's users are in it, so the arms stay
+ * <p>Examples come from the stream: for every live interaction (user u, item x, time t) it captures,
+ * {@code refresh.capture.delay.ms} after it arrived (so that user-state and the pools had time to
+ * take in u's earlier interactions), u's history strictly before t and u's pool as the workers see
+ * it then, with every member's history cut at t (the same {@link LiveNeighbourhood} the workers
+ * serve from): no item an example uses comes from after its target (pool membership may reflect
+ * up to the delay's worth of later traffic). Every arm's users are in it, so the arms stay
  * comparable. The most recent {@code refresh.window} examples are kept.
  *
  * <p>A round starts when {@code refresh.min-new} examples arrived, or every {@code refresh.interval.ms}
@@ -69,6 +71,8 @@ public final class RefreshLoop implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RefreshLoop.class);
     private static final int CANDIDATES = 20;
     private static final int NDCG_K = 5;
+
+    private record Arrival(Interaction interaction, long at) {}
 
     /** One example captured from the stream. */
     record Captured(long userId, long target, long eventTime, long[] history, Neighbourhood.Pool pool,
@@ -92,6 +96,8 @@ public final class RefreshLoop implements AutoCloseable {
     private final KafkaProducer<String, AdapterManifest> producer;
     private final long[] catalogue;
     private final ArrayDeque<Captured> window = new ArrayDeque<>();
+    private final ArrayDeque<Arrival> arrivals = new ArrayDeque<>();
+    private volatile long skipped;
     private final List<Round> rounds = new CopyOnWriteArrayList<>();
     private final Thread thread;
     private final AtomicBoolean running = new AtomicBoolean(true);
@@ -119,7 +125,7 @@ public final class RefreshLoop implements AutoCloseable {
         this.experiments = new Experiments(initialVersion);
         this.feed = new ControlFeed(topics, cfg.clientProperties(), experiments, false, new ControlFeed.Listener() { });
         this.mirror = new StateMirror(topics, cfg.clientProperties(), cfg.popularityHalfLifeMs(), UserStore.inMemory())
-                .onLiveInteraction(this::capture);
+                .onLiveInteraction(this::arrived);
         Properties p = cfg.clientProperties();
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -150,13 +156,40 @@ public final class RefreshLoop implements AutoCloseable {
         }
     }
 
-    /** On the mirror's thread: the user's history and pool as of the interaction, and its candidates. */
+    /** On the mirror's thread: queued, captured once the state and pools had time to reflect it. */
+    private void arrived(Interaction i) {
+        synchronized (arrivals) {
+            arrivals.addLast(new Arrival(i, System.currentTimeMillis()));
+            while (arrivals.size() > 4L * rc.window()) {
+                arrivals.removeFirst();
+                skipped++;
+            }
+        }
+    }
+
+    /** Captures every arrival older than {@code refresh.capture.delay.ms}. */
+    private void captureDue() {
+        long due = System.currentTimeMillis() - rc.captureDelayMs();
+        while (true) {
+            Arrival a;
+            synchronized (arrivals) {
+                if (arrivals.isEmpty() || arrivals.peekFirst().at() > due) {
+                    return;
+                }
+                a = arrivals.removeFirst();
+            }
+            capture(a.interaction());
+        }
+    }
+
+    /** The user's history and pool as of the interaction, and its candidates. */
     private void capture(Interaction i) {
         long t = i.getEventTime().toEpochMilli();
         StateMirror.History h = mirror.history(i.getUserId());
         long[] before = h == null ? new long[0] : h.itemsBefore(t);
         if (before.length == 0) {
-            return;   // a cold start: nothing to prompt with
+            skipped++;   // a cold start (or state that never arrived): nothing to prompt with
+            return;
         }
         long[] recent = core.recent(before);
         Neighbourhood.Pool pool = new LiveNeighbourhood(mirror).pool(i.getUserId(), recent, cfg.poolSize(), t);
@@ -164,7 +197,8 @@ public final class RefreshLoop implements AutoCloseable {
         long[] cands = CandidateSampler.withTarget(catalogue, user, i.getItemId(), CANDIDATES, rc.seed(),
                 item -> mirror.seen(user, item, t) || item == i.getItemId());
         if (cands.length < CANDIDATES || lm.vocabulary().itemToken(i.getItemId()) < lm.vocabulary().itemStart()) {
-            return;   // an item the model has no token for cannot be a training target
+            skipped++;   // an item the model has no token for cannot be a training target
+            return;
         }
         synchronized (window) {
             window.addLast(new Captured(user, i.getItemId(), t, before, pool, cands));
@@ -179,6 +213,7 @@ public final class RefreshLoop implements AutoCloseable {
         try {
             while (running.get()) {
                 Thread.sleep(200);
+                captureDue();
                 List<Captured> snapshot = null;
                 synchronized (window) {
                     long now = System.currentTimeMillis();
@@ -367,6 +402,11 @@ public final class RefreshLoop implements AutoCloseable {
         synchronized (window) {
             return fresh;
         }
+    }
+
+    /** Live interactions that could not become examples (no history yet, unknown item, overflow). */
+    public long skipped() {
+        return skipped;
     }
 
     public Throwable failure() {
