@@ -41,9 +41,9 @@ public final class StackOptions {
       description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
   String topicPrefix;
 
-  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway",
-      description = "Role applications to run: streams, pools, worker, gateway, or none (default: ${DEFAULT-VALUE}; "
-          + "worker and gateway need --model).")
+  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway,refresh,control",
+      description = "Role applications to run: streams, pools, worker, gateway, refresh (trainer), control (rollout "
+          + "controller), or none (default: ${DEFAULT-VALUE}; all but streams and pools need --model).")
   List<String> roles;
 
   @Option(names = "--model", paramLabel = "DIR",
