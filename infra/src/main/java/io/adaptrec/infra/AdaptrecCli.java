@@ -60,6 +60,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     bench.addSubcommand("streams", new StreamsBenchCommand());
     bench.addSubcommand("pools", new PoolsBenchCommand());
     bench.addSubcommand("serving", new ServingBenchCommand());
+    bench.addSubcommand("rollout", new RolloutBenchCommand());
     cli.addSubcommand("bench", bench);
 
     // role modules write their own @Command classes; the same --help/--version everywhere

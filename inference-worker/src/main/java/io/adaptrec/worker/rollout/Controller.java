@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *       recorded as an ABORTED experiment whose reason says why (and on {@code dead-letter}), so it is
  *       never retried and {@code rollout status} shows it; a verified one starts an experiment:
  *       control = production, treatment = the new adapter at {@code rollout.canary.percent}, or waits
- *       as PENDING while another runs.</li>
+ *       as PENDING while another runs (a newer verified adapter supersedes a waiting one: it is
+ *       ABORTED with that reason, so at most one waits).</li>
  *   <li>Every {@code rollout.decide.interval.ms} the running experiment's arm totals (the latest
  *       record of every window on {@code experiment-metrics}, summed) go through the
  *       {@link DecisionRule}; PROMOTE and ROLLBACK end it, CONTINUE is recorded every
@@ -184,6 +185,13 @@ public final class Controller implements AutoCloseable {
                 return;
             }
             boolean busy = experiments.active().isPresent();
+            // at most one waits: a newer verified adapter supersedes the one queued before it
+            for (Rollout waiting : experiments.pending()) {
+                String why = "superseded by " + m.getVersion() + " before it started";
+                Rollout r = Rollout.newBuilder(waiting).setState(RolloutState.ABORTED).setReason(why).setUpdatedAt(now)
+                        .setArms(finalArms(waiting, false)).build();
+                write(r, decision(r, RolloutAction.ABORT, ACTOR, why, null, now));
+            }
             Rollout r = experiment(id, production, m.getVersion(), busy ? RolloutState.PENDING : RolloutState.RUNNING, now,
                     null);
             String why = busy ? "verified; waits for " + experiments.active().get().getExperimentId() + " to end"

@@ -206,6 +206,11 @@ final class AdapterFollower implements AutoCloseable {
         });
     }
 
+    /** For the latest adapter this worker started serving: ms from its manifest's publication to the router naming it (-1: none yet). */
+    long publishToServingMillis() {
+        return lastReadyMillis;
+    }
+
     /** Rejections on this worker by version, with their reasons. */
     Map<String, String> rejected() {
         return Map.copyOf(rejected);

@@ -212,6 +212,11 @@ public final class Worker implements AutoCloseable {
         return adapters.router();
     }
 
+    /** For the latest adapter this worker started serving: ms from its manifest's publication to the router naming it (-1: none yet). */
+    public long publishToServingMillis() {
+        return adapters.publishToServingMillis();
+    }
+
     /** Adapters this worker refused, by version, with the reasons. */
     public Map<String, String> rejectedAdapters() {
         return adapters.rejected();
