@@ -21,7 +21,6 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -43,10 +42,8 @@ class RolloutStackIT {
   @Test
   void theTrainerPublishesAnExperimentRunsAndADecisionIsRecorded() throws Exception {
     Dataset all = new SyntheticGenerator(SyntheticConfig.defaults().withSeed(9).withSize(60, 50, 10, 22)).dataset();
-    List<Dataset.Event> events = new ArrayList<>(all.interactions());
-    events.sort(Comparator.comparingLong(Dataset.Event::eventTimeMillis));
     // the model knows only the past the benchmark replays (it keeps the most recent 25 % for live traffic)
-    Dataset past = new Dataset(all.name(), all.items(), events.subList(0, (int) Math.round(events.size() * 0.75)));
+    Dataset past = all.earliest(0.75);
     Path model = tmp.resolve("model");
     TrainConfig tc = new TrainConfig(3, 2, 20, 1, 1, 2, 16, 3e-3f, 3e-3f, 3, 10, 9, 1f, 0.3f, 0);
     try (RecLMSystem sys = RecLMSystem.train(Split.create(past, Protocol.LOO).trainingData(1),

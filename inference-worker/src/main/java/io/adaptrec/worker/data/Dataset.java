@@ -24,4 +24,24 @@ public record Dataset(String name, List<Item> items, List<Event> interactions) {
         items = List.copyOf(items);
         interactions = List.copyOf(interactions);
     }
+
+    /** The interactions in event-time order (stable: ties keep dataset order). */
+    public List<Event> byTime() {
+        List<Event> out = new java.util.ArrayList<>(interactions);
+        out.sort(java.util.Comparator.comparingLong(Event::eventTimeMillis));
+        return out;
+    }
+
+    /** Index of the time cut that keeps the earliest {@code fraction} of {@link #byTime()}. */
+    public int timeCut(double fraction) {
+        if (fraction <= 0 || fraction > 1) {
+            throw new IllegalArgumentException("fraction must be in (0, 1], got " + fraction);
+        }
+        return (int) Math.round(interactions.size() * fraction);
+    }
+
+    /** The same catalogue with only the earliest {@code fraction} of the interactions (by event time). */
+    public Dataset earliest(double fraction) {
+        return fraction == 1 ? this : new Dataset(name, items, byTime().subList(0, timeCut(fraction)));
+    }
 }
