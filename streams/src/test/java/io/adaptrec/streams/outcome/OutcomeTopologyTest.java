@@ -17,6 +17,7 @@ import io.adaptrec.schemas.testkit.Fixtures;
 import io.adaptrec.schemas.testkit.TestRegistry;
 import io.adaptrec.streams.StreamCounters;
 import io.adaptrec.streams.UserStateConfig;
+import io.adaptrec.streams.UserStateTopology;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,7 +68,7 @@ class OutcomeTopologyTest {
                 "outcome.emit.interval.ms", Long.toString(EMIT_MS)));
         settings.putAll(overrides);
         UserStateConfig config = UserStateConfig.defaults().with(settings);
-        topics = new Topics(config.topicPrefix(), io.adaptrec.schemas.AvroSerdeConfig.of(config.schemaRegistryUrl()));
+        topics = UserStateTopology.topics(config);
         counters = new StreamCounters();
         Properties props = OutcomeTopology.streamsConfig(config, topics, counters);
         // the wall clock starts at T0, so responses answered at T0 are current, not beyond retention
