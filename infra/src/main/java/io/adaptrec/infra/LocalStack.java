@@ -212,14 +212,21 @@ public final class LocalStack implements AutoCloseable {
 
   /** The user-state app must be RUNNING before "up" is announced, or the first records would wait on a rebalance. */
   private void awaitStreamsRunning() throws InterruptedException {
+    awaitRunning(streams.streams(), "streams role (user state)");
+    if (streams.outcomes() != null) {
+      awaitRunning(streams.outcomes(), "streams role (outcomes)");
+    }
+  }
+
+  private static void awaitRunning(KafkaStreams app, String name) throws InterruptedException {
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (streams.streams().state() != KafkaStreams.State.RUNNING) {
-      KafkaStreams.State s = streams.streams().state();
+    while (app.state() != KafkaStreams.State.RUNNING) {
+      KafkaStreams.State s = app.state();
       if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.NOT_RUNNING || s == KafkaStreams.State.PENDING_ERROR) {
-        throw new IllegalStateException("streams role stopped while starting (state " + s + "); see the log above");
+        throw new IllegalStateException(name + " stopped while starting (state " + s + "); see the log above");
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("streams role not RUNNING after " + START_TIMEOUT + " (state " + s + ")");
+        throw new IllegalStateException(name + " not RUNNING after " + START_TIMEOUT + " (state " + s + ")");
       }
       Thread.sleep(100);
     }
@@ -316,6 +323,10 @@ public final class LocalStack implements AutoCloseable {
       KafkaStreams.State s = streams.streams().state();
       if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.PENDING_ERROR || s == KafkaStreams.State.NOT_RUNNING) {
         problems.add("streams role is " + s);
+      }
+      KafkaStreams.State o = streams.outcomes() == null ? null : streams.outcomes().state();
+      if (o == KafkaStreams.State.ERROR || o == KafkaStreams.State.PENDING_ERROR || o == KafkaStreams.State.NOT_RUNNING) {
+        problems.add("streams role's outcome topology is " + o);
       }
     }
     if (poolsJob != null) {
