@@ -14,8 +14,8 @@ class StackConfigTest {
   @Test
   void defaultsRunEveryRoleOnWellKnownPorts() {
     StackConfig c = StackConfig.defaults();
-    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY);
-    assertThat(c.modelDir()).as("no model: worker and gateway are skipped").isNull();
+    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL);
+    assertThat(c.modelDir()).as("no model: worker, gateway, trainer and controller are skipped").isNull();
     assertThat(c.kafkaPort()).isNull();
     assertThat(c.flinkParallelism()).isEqualTo(2);
     assertThat(c.dataDir()).isNull();
