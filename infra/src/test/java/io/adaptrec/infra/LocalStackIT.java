@@ -70,9 +70,9 @@ class LocalStackIT {
       // 'adaptrec topics' does the same for a real cluster, idempotently
       AdaptrecCliTest.Run created = AdaptrecCliTest.run("topics", "--bootstrap", bootstrap, "--topic-prefix", "other.");
       assertThat(created.exitCode()).as(created.err()).isZero();
-      assertThat(created.out()).contains("other.user-pools").contains("11 created, 0 corrected, 0 unchanged");
+      assertThat(created.out()).contains("other.user-pools").contains("12 created, 0 corrected, 0 unchanged");
       AdaptrecCliTest.Run again = AdaptrecCliTest.run("topics", "--bootstrap", bootstrap, "--topic-prefix", "other.");
-      assertThat(again.out()).contains("0 created, 0 corrected, 11 unchanged");
+      assertThat(again.out()).contains("0 created, 0 corrected, 12 unchanged");
     } finally {
       stack.close();
     }
