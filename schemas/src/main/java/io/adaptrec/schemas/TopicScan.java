@@ -27,20 +27,11 @@ public final class TopicScan {
    */
   public static long toEnd(Properties client, String topic, Duration timeout,
       Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    Properties c = new Properties();
-    c.putAll(client);
-    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
-    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     long n = 0;
     long until = System.nanoTime() + timeout.toNanos();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c)) {
-      List<TopicPartition> parts = consumer.partitionsFor(topic, timeout).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readerProperties(client))) {
+      Map<TopicPartition, Long> end = assignAllFromStart(consumer, List.of(topic), timeout);
+      List<TopicPartition> parts = List.copyOf(end.keySet());
       while (System.nanoTime() < until && parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
           each.accept(r);
@@ -49,5 +40,42 @@ public final class TopicScan {
       }
     }
     return n;
+  }
+
+  /**
+   * Settings of a reader of whole topics (every role's local mirror, scans): {@code client} plus raw
+   * bytes, no group and no auto-commit, {@code read_committed}, from the beginning.
+   */
+  public static Properties readerProperties(Properties client) {
+    Properties c = new Properties();
+    c.putAll(client);
+    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    return c;
+  }
+
+  /**
+   * Assigns every partition of {@code topics} to {@code consumer}, seeks to the beginning and
+   * returns the end offsets as of now (what "caught up" means).
+   *
+   * @throws IllegalStateException naming a topic that does not exist
+   */
+  public static Map<TopicPartition, Long> assignAllFromStart(KafkaConsumer<?, ?> consumer, List<String> topics,
+      Duration timeout) {
+    List<TopicPartition> parts = new java.util.ArrayList<>();
+    for (String t : topics) {
+      List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(t, timeout);
+      if (infos == null || infos.isEmpty()) {
+        throw new IllegalStateException("topic " + t + " does not exist (create the topics first)");
+      }
+      infos.forEach(i -> parts.add(new TopicPartition(t, i.partition())));
+    }
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    return consumer.endOffsets(parts);
   }
 }

@@ -277,26 +277,9 @@ public final class RecLMTrainer {
                 // Stage 2 inside training: with ADAPTIVE the current model re-ranks every pool here.
                 List<List<Demonstration>> demos = selector.select(targets, strategy, cfg.m());
                 long tSel = System.nanoTime();
-                List<Integer> order = shuffled(examples.size(), rnd);
-                double sum = 0;
-                int steps = 0;
-                for (int b = 0; b < order.size(); b += cfg.batch()) {
-                    List<Prompt> prompts = new ArrayList<>();
-                    List<Example> batch = new ArrayList<>();
-                    for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
-                        Example e = examples.get(order.get(i));
-                        batch.add(e);
-                        prompts.add(template.render(lm.vocabulary(), demos.get(order.get(i)), e.history(),
-                                e.candidates()));
-                    }
-                    sum += stepPrompts(tr, lm, prompts, batch);
-                    if (lora) {
-                        lm.adapterChanged();
-                    }
-                    steps++;
-                }
+                double loss = epoch(tr, lm, examples, demos, template, rnd, lora);
                 log.accept(String.format("  stage %s epoch %d/%d: loss %.4f (%d prompts, select %.1fs, train %.1fs)",
-                        stage, ep + 1, epochs, sum / Math.max(1, steps), examples.size(), (tSel - t0) / 1e9,
+                        stage, ep + 1, epochs, loss, examples.size(), (tSel - t0) / 1e9,
                         (System.nanoTime() - tSel) / 1e9));
                 listener.afterEpoch(lora ? "C" : "B", ep + 1, lm);
             }
@@ -341,30 +324,44 @@ public final class RecLMTrainer {
         Random rnd = new Random(cfg.seed() * 7919L + 2);
         double last = Double.NaN;
         try (Trainer tr = newTrainer(lm, cfg.loraLr())) {
+            List<Example> plain = new ArrayList<>(examples.size());
+            List<List<Demonstration>> demos = new ArrayList<>(examples.size());
+            for (StreamExample e : examples) {
+                plain.add(new Example(e.userId(), e.history(), e.target(), e.candidates()));
+                demos.add(e.demonstrations());
+            }
             for (int ep = 0; ep < epochs; ep++) {
                 long t0 = System.nanoTime();
-                List<Integer> order = shuffled(examples.size(), rnd);
-                double sum = 0;
-                int steps = 0;
-                for (int b = 0; b < order.size(); b += cfg.batch()) {
-                    List<Prompt> prompts = new ArrayList<>();
-                    List<Example> batch = new ArrayList<>();
-                    for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
-                        StreamExample e = examples.get(order.get(i));
-                        batch.add(new Example(e.userId(), e.history(), e.target(), e.candidates()));
-                        prompts.add(template.render(lm.vocabulary(), e.demonstrations(), e.history(), e.candidates()));
-                    }
-                    sum += stepPrompts(tr, lm, prompts, batch);
-                    lm.adapterChanged();
-                    steps++;
-                }
-                last = sum / Math.max(1, steps);
+                last = epoch(tr, lm, plain, demos, template, rnd, true);
                 log.accept(String.format("  refresh epoch %d/%d: loss %.4f (%d prompts, %.1fs)", ep + 1, epochs, last,
                         examples.size(), (System.nanoTime() - t0) / 1e9));
             }
         }
         lm.net().freezeParameters(true);
         return last;
+    }
+
+    /** One shuffled pass over {@code examples} with their demonstrations; the mean batch loss. */
+    private double epoch(Trainer tr, LanguageModel lm, List<Example> examples, List<List<Demonstration>> demos,
+                         PromptTemplate template, Random rnd, boolean lora) {
+        List<Integer> order = shuffled(examples.size(), rnd);
+        double sum = 0;
+        int steps = 0;
+        for (int b = 0; b < order.size(); b += cfg.batch()) {
+            List<Prompt> prompts = new ArrayList<>();
+            List<Example> batch = new ArrayList<>();
+            for (int i = b; i < Math.min(order.size(), b + cfg.batch()); i++) {
+                Example e = examples.get(order.get(i));
+                batch.add(e);
+                prompts.add(template.render(lm.vocabulary(), demos.get(order.get(i)), e.history(), e.candidates()));
+            }
+            sum += stepPrompts(tr, lm, prompts, batch);
+            if (lora) {
+                lm.adapterChanged();
+            }
+            steps++;
+        }
+        return sum / Math.max(1, steps);
     }
 
     /** Cut points: history = up to historyLen items before the cut, target = the item at it. */

@@ -3,6 +3,7 @@ package io.adaptrec.worker.rollout;
 import io.adaptrec.avro.AdapterManifest;
 import io.adaptrec.avro.ArmMetrics;
 import io.adaptrec.avro.Rollout;
+import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,10 +15,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,15 +60,8 @@ public final class ControlFeed implements AutoCloseable {
         this.experiments = experiments;
         this.listener = listener;
         this.withMetrics = withMetrics;
-        Properties p = new Properties();
-        p.putAll(client);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Properties p = TopicScan.readerProperties(client);
         p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "50");
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         this.consumer = new KafkaConsumer<>(p);
         this.thread = new Thread(this::run, "control-feed");
         thread.setDaemon(true);
@@ -86,17 +78,7 @@ public final class ControlFeed implements AutoCloseable {
             if (withMetrics) {
                 names.add(topics.experimentMetrics().name());
             }
-            List<TopicPartition> parts = new ArrayList<>();
-            for (String t : names) {
-                List<PartitionInfo> infos = consumer.partitionsFor(t, Duration.ofSeconds(30));
-                if (infos == null || infos.isEmpty()) {
-                    throw new IllegalStateException("topic " + t + " does not exist (create the topics first)");
-                }
-                infos.forEach(i -> parts.add(new TopicPartition(t, i.partition())));
-            }
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            Map<TopicPartition, Long> end = TopicScan.assignAllFromStart(consumer, names, Duration.ofSeconds(30));
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(100));
                 for (ConsumerRecord<byte[], byte[]> r : batch) {

@@ -6,6 +6,7 @@ import io.adaptrec.avro.Item;
 import io.adaptrec.avro.Neighbour;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
+import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -23,11 +24,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,16 +111,9 @@ public final class StateMirror implements AutoCloseable {
         this.topics = topics;
         this.users = users;
         this.popularity = new Popularity(popularityHalfLifeMillis);
-        Properties p = new Properties();
-        p.putAll(consumerProps);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Properties p = TopicScan.readerProperties(consumerProps);
         p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         this.consumer = new KafkaConsumer<>(p);
         this.thread = new Thread(this::run, "state-mirror");
         thread.setDaemon(true);
@@ -134,18 +126,10 @@ public final class StateMirror implements AutoCloseable {
 
     private void run() {
         try {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (String t : List.of(topics.items().name(), topics.userState().name(), topics.userPools().name(),
-                    topics.interactions().name())) {
-                List<PartitionInfo> infos = consumer.partitionsFor(t, Duration.ofSeconds(30));
-                if (infos == null || infos.isEmpty()) {
-                    throw new IllegalStateException("topic " + t + " does not exist (create the topics first)");
-                }
-                infos.forEach(i -> parts.add(new TopicPartition(t, i.partition())));
-            }
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            Map<TopicPartition, Long> end = TopicScan.assignAllFromStart(consumer, List.of(topics.items().name(),
+                    topics.userState().name(), topics.userPools().name(), topics.interactions().name()),
+                    Duration.ofSeconds(30));
+            List<TopicPartition> parts = List.copyOf(end.keySet());
             log.info("state mirror: catching up on {} partitions ({} records)", parts.size(),
                     end.values().stream().mapToLong(Long::longValue).sum());
             while (running.get()) {
