@@ -90,14 +90,18 @@ public final class StateMirror implements AutoCloseable {
     private volatile Throwable failure;
     private volatile InteractionListener listener;
 
-    /** Told about every interaction the mirror reads after it caught up (live traffic, not the replayed past). */
+    /** Told about every interaction the mirror reads, in topic order (per user: in the order they happened). */
     @FunctionalInterface
     public interface InteractionListener {
-        /** Runs on the mirror's thread after the interaction is applied; must be quick. */
-        void interaction(Interaction i);
+        /**
+         * Runs on the mirror's thread after the interaction is applied; must be quick.
+         *
+         * @param live true once the mirror caught up (new traffic, not the past it replays at start)
+         */
+        void interaction(Interaction i, boolean live);
     }
 
-    /** Sets the listener of live interactions (the trainer collects its examples here); call before {@link #start}. */
+    /** Sets the listener of interactions (the trainer collects its examples here); call before {@link #start}. */
     public StateMirror onLiveInteraction(InteractionListener l) {
         this.listener = l;
         return this;
@@ -225,8 +229,8 @@ public final class StateMirror implements AutoCloseable {
                 users.addSeen(i.getUserId(), i.getItemId(), at);
                 popularity.add(i.getItemId(), at);
                 InteractionListener l = listener;
-                if (l != null && ready.get()) {
-                    l.interaction(i);
+                if (l != null) {
+                    l.interaction(i, ready.get());
                 }
             } else if (r.value() != null) {
                 Item item = topics.items().valueSerde().deserializer().deserialize(t, r.value());

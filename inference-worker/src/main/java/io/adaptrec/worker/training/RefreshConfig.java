@@ -25,7 +25,7 @@ public record RefreshConfig(
             new Key("refresh.min-new", "500", "1..10000000", "E: or as soon as this many new interactions (examples) arrived since the last round"),
             new Key("refresh.min-examples", "100", "10..10000000", "fewest new examples a timed round (T) trains on; fewer wait for more traffic"),
             new Key("refresh.window", "5000", "10..10000000", "bounded recent window: the most recent examples kept for training and evaluation"),
-            new Key("refresh.capture.delay.ms", "5000", "0..600000", "an interaction becomes an example this long after it arrived, once user-state and the pools reflect the user's earlier interactions"),
+            new Key("refresh.capture.delay.ms", "5000", "0..600000", "an interaction becomes an example this long after it arrived, once the pools reflect the user's earlier interactions"),
             new Key("refresh.holdout.fraction", "0.2", "0.05..0.5", "the most recent fraction of the window (by event time) held out to compare the new adapter with production"),
             new Key("refresh.epochs", "2", "1..50", "LoRA epochs per round, warm-started from the production adapter"),
             new Key("refresh.max-regression", "0.05", "0..1", "publish only when the new adapter's held-out HR@1 is at least production's minus this (the online experiment is the real judge)"),

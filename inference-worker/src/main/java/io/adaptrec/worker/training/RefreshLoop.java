@@ -47,12 +47,14 @@ import org.slf4j.LoggerFactory;
  * The trainer ({@code WorkerApp refresh}): keeps fine-tuning the production LoRA adapter on what
  * users do now, and publishes each new adapter to {@code adapters} for the controller to test.
  *
- * <p>Examples come from the stream: for every live interaction (user u, item x, time t) it captures,
- * {@code refresh.capture.delay.ms} after it arrived (so that user-state and the pools had time to
- * take in u's earlier interactions), u's history strictly before t and u's pool as the workers see
- * it then, with every member's history cut at t (the same {@link LiveNeighbourhood} the workers
- * serve from): no item an example uses comes from after its target (pool membership may reflect
- * up to the delay's worth of later traffic). Every arm's users are in it, so the arms stay
+ * <p>Examples come from the stream: for every live interaction (user u, item x, time t) it takes u's
+ * latest {@code serving.history.length} interactions strictly before t (kept here from the
+ * interactions topic itself, which is in order per user, while the mirrored user-state may lag it
+ * under a burst: about 16 bytes per item and user) and, {@code refresh.capture.delay.ms} after the
+ * interaction arrived (so that the pools had time to take in u's earlier interactions), u's pool as
+ * the workers see it, with every member's history cut at t (the same {@link LiveNeighbourhood} the
+ * workers serve from): no item an example uses comes from after its target (pool membership may
+ * reflect up to the delay's worth of later traffic). Every arm's users are in it, so the arms stay
  * comparable. The most recent {@code refresh.window} examples are kept.
  *
  * <p>A round starts when {@code refresh.min-new} examples arrived, or every {@code refresh.interval.ms}
@@ -72,7 +74,7 @@ public final class RefreshLoop implements AutoCloseable {
     private static final int CANDIDATES = 20;
     private static final int NDCG_K = 5;
 
-    private record Arrival(Interaction interaction, long at) {}
+    private record Arrival(Interaction interaction, long[] before, long at) {}
 
     /** One example captured from the stream. */
     record Captured(long userId, long target, long eventTime, long[] history, Neighbourhood.Pool pool,
@@ -97,6 +99,8 @@ public final class RefreshLoop implements AutoCloseable {
     private final long[] catalogue;
     private final ArrayDeque<Captured> window = new ArrayDeque<>();
     private final ArrayDeque<Arrival> arrivals = new ArrayDeque<>();
+    /** Per user: the latest serving.history.length interactions, {items, times}, oldest first (mirror thread only). */
+    private final Map<Long, long[][]> recent = new HashMap<>();
     private volatile long skipped;
     private final List<Round> rounds = new CopyOnWriteArrayList<>();
     private final Thread thread;
@@ -156,10 +160,22 @@ public final class RefreshLoop implements AutoCloseable {
         }
     }
 
-    /** On the mirror's thread: queued, captured once the state and pools had time to reflect it. */
-    private void arrived(Interaction i) {
+    /**
+     * On the mirror's thread, for every interaction in topic order: the user's recent history is kept
+     * here (the mirrored user-state can lag the interactions by seconds under a burst, the interactions
+     * themselves cannot); a live one is queued with the history strictly before it, and captured once
+     * the pools had time to reflect it.
+     */
+    private void arrived(Interaction i, boolean live) {
+        long t = i.getEventTime().toEpochMilli();
+        long[][] h = recent.get(i.getUserId());
+        long[] before = h == null ? new long[0] : itemsBefore(h, t);
+        recent.put(i.getUserId(), appended(h, i.getItemId(), t, cfg.historyLength()));
+        if (!live) {
+            return;
+        }
         synchronized (arrivals) {
-            arrivals.addLast(new Arrival(i, System.currentTimeMillis()));
+            arrivals.addLast(new Arrival(i, before, System.currentTimeMillis()));
             while (arrivals.size() > 4L * rc.window()) {
                 arrivals.removeFirst();
                 skipped++;
@@ -178,15 +194,42 @@ public final class RefreshLoop implements AutoCloseable {
                 }
                 a = arrivals.removeFirst();
             }
-            capture(a.interaction());
+            capture(a.interaction(), a.before());
         }
     }
 
-    /** The user's history and pool as of the interaction, and its candidates. */
-    private void capture(Interaction i) {
+    /** Items of {@code h} ({items}, {times}, oldest first) strictly before {@code t}. */
+    static long[] itemsBefore(long[][] h, long t) {
+        int n = 0;
+        while (n < h[1].length && h[1][n] < t) {
+            n++;
+        }
+        return Arrays.copyOf(h[0], n);
+    }
+
+    /** {@code h} with (item, t) inserted in time order, keeping the latest {@code keep}. */
+    static long[][] appended(long[][] h, long item, long t, int keep) {
+        long[] items = h == null ? new long[0] : h[0];
+        long[] times = h == null ? new long[0] : h[1];
+        int at = times.length;
+        while (at > 0 && times[at - 1] > t) {
+            at--;
+        }
+        long[] ni = new long[items.length + 1];
+        long[] nt = new long[times.length + 1];
+        System.arraycopy(items, 0, ni, 0, at);
+        System.arraycopy(times, 0, nt, 0, at);
+        ni[at] = item;
+        nt[at] = t;
+        System.arraycopy(items, at, ni, at + 1, items.length - at);
+        System.arraycopy(times, at, nt, at + 1, times.length - at);
+        int drop = Math.max(0, ni.length - keep);
+        return new long[][] {Arrays.copyOfRange(ni, drop, ni.length), Arrays.copyOfRange(nt, drop, nt.length)};
+    }
+
+    /** The example of one interaction: the history before it, the pool as of it, its candidates. */
+    private void capture(Interaction i, long[] before) {
         long t = i.getEventTime().toEpochMilli();
-        StateMirror.History h = mirror.history(i.getUserId());
-        long[] before = h == null ? new long[0] : h.itemsBefore(t);
         if (before.length == 0) {
             skipped++;   // a cold start (or state that never arrived): nothing to prompt with
             return;
