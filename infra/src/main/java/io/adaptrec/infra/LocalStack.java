@@ -139,7 +139,7 @@ public final class LocalStack implements AutoCloseable {
           "topic.prefix", config.topicPrefix(),
           "topics.ensure", "false", // created above, all of them, with their declared policies
           "state.dir", dataDir.resolve("streams").toString(),
-          "query.http.port", Integer.toString(queryPort)));
+          "query.http.port", Integer.toString(queryPort))).with(config.settings(Role.STREAMS));
       streams = StreamsApp.start(streamsConfig);
       started.push(new Component("streams role (UserStateTopology)", streams));
       awaitStreamsRunning();

@@ -32,6 +32,8 @@ public final class StreamCounters {
     public final AtomicLong outcomesLate = new AtomicLong();
     /** Pending responses replaced by a newer awaited response of the same user (not outcomes, not missing). */
     public final AtomicLong outcomesSuperseded = new AtomicLong();
+    /** Joined outcomes beyond outcome.max-per-user for their user in their experiment (not counted). */
+    public final AtomicLong outcomesCapped = new AtomicLong();
     /** Interactions of users with no pending or recently expired response (organic traffic). */
     public final AtomicLong outcomeUnmatchedInteractions = new AtomicLong();
     /** Interaction tombstones and invalid interactions (the user-state application dead-letters those). */
@@ -61,6 +63,7 @@ public final class StreamCounters {
         m.put("outcomes_missing", outcomesMissing.get());
         m.put("outcomes_late", outcomesLate.get());
         m.put("outcomes_superseded", outcomesSuperseded.get());
+        m.put("outcomes_capped", outcomesCapped.get());
         m.put("outcome_unmatched_interactions", outcomeUnmatchedInteractions.get());
         m.put("outcome_skipped_interactions", outcomeSkippedInteractions.get());
         m.put("outcome_expired_window_updates", outcomeExpiredWindowUpdates.get());

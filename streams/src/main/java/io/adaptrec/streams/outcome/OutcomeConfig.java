@@ -15,9 +15,10 @@ import java.util.Properties;
  * @param metricsWindowMs tumbling window of the aggregates, by the response's {@code respondedAt}
  * @param emitIntervalMs how often changed windows are published (wall clock)
  * @param retentionMs how long after its end a window's aggregate is kept for updates
+ * @param maxOutcomesPerUser outcomes of one user that count in one experiment (0: all)
  */
 public record OutcomeConfig(boolean enabled, int numStreamThreads, long windowMs, long metricsWindowMs,
-                            long emitIntervalMs, long retentionMs) {
+                            long emitIntervalMs, long retentionMs, int maxOutcomesPerUser) {
 
     public static final List<Key> KEYS = List.of(
             new Key("outcome.enabled", "true", "true | false", "run the outcome application (rec-responses + interactions -> experiment-metrics) in this process"),
@@ -25,7 +26,8 @@ public record OutcomeConfig(boolean enabled, int numStreamThreads, long windowMs
             new Key("outcome.window.ms", "1800000", "1000..86400000", "a response's outcome is the user's next interaction read within this many ms after the response was read"),
             new Key("outcome.metrics.window.ms", "60000", "1000..86400000", "tumbling window of the arm aggregates, by the response's respondedAt"),
             new Key("outcome.emit.interval.ms", "5000", "10..3600000", "changed windows are published every N ms (wall clock), each as its full running aggregate"),
-            new Key("outcome.metrics.retention.ms", "86400000", "60000..31536000000, at least 2 x outcome.window.ms", "a window's aggregate is kept this long after its end for late updates; updates for older windows are counted and dropped"));
+            new Key("outcome.metrics.retention.ms", "86400000", "60000..31536000000, at least 2 x outcome.window.ms", "a window's aggregate is kept this long after its end for late updates; updates for older windows are counted and dropped"),
+            new Key("outcome.max-per-user", "1", "0..1000000 (0 = all)", "outcomes of one user that count in one experiment: users are what the router randomises, and one heavy user's many correlated outcomes would break the sequential test's independence (served, errors and latency count every response; the production pseudo-experiment counts all)"));
 
     /** Reads the keys from a collecting parser; {@link #problem} reports the cross-key rule. */
     public static OutcomeConfig read(ConfigKeys in) {
@@ -35,7 +37,8 @@ public record OutcomeConfig(boolean enabled, int numStreamThreads, long windowMs
                 in.integer("outcome.window.ms", 1000, 86_400_000),
                 in.integer("outcome.metrics.window.ms", 1000, 86_400_000),
                 in.integer("outcome.emit.interval.ms", 10, 3_600_000),
-                in.integer("outcome.metrics.retention.ms", 60_000, 31_536_000_000L));
+                in.integer("outcome.metrics.retention.ms", 60_000, 31_536_000_000L),
+                (int) in.integer("outcome.max-per-user", 0, 1_000_000));
     }
 
     /**
@@ -58,5 +61,6 @@ public record OutcomeConfig(boolean enabled, int numStreamThreads, long windowMs
         p.setProperty("outcome.metrics.window.ms", Long.toString(metricsWindowMs));
         p.setProperty("outcome.emit.interval.ms", Long.toString(emitIntervalMs));
         p.setProperty("outcome.metrics.retention.ms", Long.toString(retentionMs));
+        p.setProperty("outcome.max-per-user", Integer.toString(maxOutcomesPerUser));
     }
 }

@@ -53,6 +53,7 @@ final class OutcomeProcessor implements Processor<Long, Object, String, Object> 
     private ProcessorContext<String, Object> context;
     private KeyValueStore<Long, Pending> pending;
     private KeyValueStore<Bytes, byte[]> deadlines;
+    private KeyValueStore<String, Integer> userOutcomes;
 
     OutcomeProcessor(OutcomeConfig config, StreamCounters counters, Topic<Long, RecommendationResponse> responses) {
         this.config = config;
@@ -65,6 +66,7 @@ final class OutcomeProcessor implements Processor<Long, Object, String, Object> 
         this.context = context;
         pending = context.getStateStore(OutcomeTopology.PENDING_STORE);
         deadlines = context.getStateStore(OutcomeTopology.DEADLINE_STORE);
+        userOutcomes = context.getStateStore(OutcomeTopology.USER_OUTCOMES_STORE);
         context.schedule(Duration.ofMillis(config.emitIntervalMs()), PunctuationType.WALL_CLOCK_TIME, this::expire);
     }
 
@@ -133,6 +135,10 @@ final class OutcomeProcessor implements Processor<Long, Object, String, Object> 
         deadlines.delete(OutcomeCodecs.dueKey(p.dueAt(), user));
         if (!p.expired() && now <= p.dueAt()) {
             counters.outcomesJoined.incrementAndGet();
+            if (overCap(p.arm(), user)) {
+                counters.outcomesCapped.incrementAndGet();
+                return;
+            }
             forward(Delta.outcome(p.arm(), Delta.rankOf(p.items(), v.getItemId())), now);
         } else if (!p.expired()) { // past the deadline, before the punctuator expired it
             missing(p, now);
@@ -142,6 +148,27 @@ final class OutcomeProcessor implements Processor<Long, Object, String, Object> 
         } else {
             counters.outcomeUnmatchedInteractions.incrementAndGet(); // remembered long enough; forgotten
         }
+    }
+
+    /**
+     * Whether this outcome of {@code user} exceeds {@code outcome.max-per-user} in its experiment
+     * (counting it when it does not). Users are the randomised unit: counting only their first
+     * outcome(s) keeps the samples the sequential test adds up independent. The production
+     * pseudo-experiment counts every outcome.
+     */
+    private boolean overCap(Delta.Arm arm, long user) {
+        int cap = config.maxOutcomesPerUser();
+        if (cap == 0 || arm.experimentId().equals(OutcomeTopology.PRODUCTION)) {
+            return false;
+        }
+        String key = arm.experimentId() + "/" + user;
+        Integer n = userOutcomes.get(key);
+        int seen = n == null ? 0 : n;
+        if (seen >= cap) {
+            return true;
+        }
+        userOutcomes.put(key, seen + 1);
+        return false;
     }
 
     /** Expires responses whose deadline passed (missing) and forgets expired ones a window later. */

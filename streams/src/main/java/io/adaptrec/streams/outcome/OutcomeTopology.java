@@ -78,6 +78,8 @@ import org.apache.kafka.streams.state.Stores;
  */
 public final class OutcomeTopology {
     public static final String PENDING_STORE = "outcome-pending";
+    /** Outcomes counted per "experimentId/userId" (for outcome.max-per-user). */
+    public static final String USER_OUTCOMES_STORE = "outcome-user-counts";
     public static final String DEADLINE_STORE = "outcome-deadlines";
     public static final String METRICS_STORE = "outcome-arm-windows";
     public static final String CHANGED_STORE = "outcome-arm-windows-changed";
@@ -104,6 +106,8 @@ public final class OutcomeTopology {
         StreamsBuilder b = new StreamsBuilder();
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE),
                 Serdes.Long(), OutcomeCodecs.pendingSerde()).withCachingEnabled());
+        b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(USER_OUTCOMES_STORE),
+                Serdes.String(), Serdes.Integer()).withCachingEnabled());
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEADLINE_STORE),
                 Serdes.Bytes(), Serdes.ByteArray()).withCachingEnabled());
         b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(METRICS_STORE),
@@ -120,7 +124,8 @@ public final class OutcomeTopology {
 
         Topic<String, DeadLetter> deadLetter = topics.deadLetter();
         Topic<String, ArmMetrics> metrics = topics.experimentMetrics();
-        in.process(() -> new OutcomeProcessor(oc, counters, responses), Named.as("outcome-join"), PENDING_STORE, DEADLINE_STORE)
+        in.process(() -> new OutcomeProcessor(oc, counters, responses), Named.as("outcome-join"), PENDING_STORE, DEADLINE_STORE,
+                        USER_OUTCOMES_STORE)
                 .split(Named.as("outcome-"))
                 .branch((k, v) -> v instanceof DeadLetter, Branched.withConsumer(s -> s
                         .mapValues(v -> (DeadLetter) v, Named.as("as-dead-letter"))

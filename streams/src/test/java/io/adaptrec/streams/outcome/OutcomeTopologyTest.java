@@ -160,6 +160,37 @@ class OutcomeTopologyTest {
     }
 
     @Test
+    void onlyAUsersFirstOutcomeCountsInAnExperimentButEveryOneInProduction() {
+        start();
+        for (int round = 0; round < 3; round++) {
+            respond(1, "exp1", "candidate");
+            see(1, 10);   // hit@1 each time
+            respond(2, null, "control");
+            see(2, 10);
+        }
+        respond(3, "exp1", "candidate");
+        see(3, 99);
+        advance(EMIT_MS);
+        ArmMetrics m = window("exp1", "candidate");
+        assertThat(m.getServed()).isEqualTo(4);
+        assertThat(m.getOutcomes()).as("user 1 once, user 3 once").isEqualTo(2);
+        assertThat(m.getHitsAt1()).isEqualTo(1);
+        assertThat(counters.outcomesCapped.get()).isEqualTo(2);
+        assertThat(window(OutcomeTopology.PRODUCTION, OutcomeTopology.CONTROL).getOutcomes()).isEqualTo(3);
+    }
+
+    @Test
+    void withoutACapEveryOutcomeCounts() {
+        start(Map.of("outcome.max-per-user", "0"));
+        for (int round = 0; round < 3; round++) {
+            respond(1, "exp1", "candidate");
+            see(1, 10);
+        }
+        advance(EMIT_MS);
+        assertThat(window("exp1", "candidate").getOutcomes()).isEqualTo(3);
+    }
+
+    @Test
     void armsAndExperimentsAreKeptApartAndNoExperimentIsProduction() {
         start();
         respond(1, "exp1", "control");
