@@ -176,6 +176,7 @@ public final class RecLMTrainer {
                 }
             }
         }
+        LanguageModel.NATIVE.writeLock().lock();   // exclusive of every inference batch in the process
         try (NDManager sub = tr.getManager().newSubManager()) {
             NDArray idArr = sub.create(ids, new Shape(batch.size(), t));
             NDArray posArr = sub.create(pos.stream().mapToLong(Long::longValue).toArray());
@@ -193,6 +194,8 @@ public final class RecLMTrainer {
             }
             safeStep(tr, lm);
             return loss;
+        } finally {
+            LanguageModel.NATIVE.writeLock().unlock();
         }
     }
 
@@ -438,6 +441,7 @@ public final class RecLMTrainer {
                 }
             }
         }
+        LanguageModel.NATIVE.writeLock().lock();   // exclusive of every inference batch in the process
         try (NDManager sub = tr.getManager().newSubManager()) {
             float loss;
             try (GradientCollector gc = tr.newGradientCollector()) {
@@ -464,6 +468,8 @@ public final class RecLMTrainer {
             }
             safeStep(tr, lm);
             return loss;
+        } finally {
+            LanguageModel.NATIVE.writeLock().unlock();
         }
     }
 
