@@ -59,19 +59,6 @@ public final class LanguageModel implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int BATCH = 64;
 
-    /**
-     * Process-wide: a training step (forward, backward, optimiser update; {@link RecLMTrainer}) of
-     * any model holds the write side, every inference batch of any model the read side. Inference
-     * batches still run in parallel with each other; only training steps are exclusive. Reason: a
-     * trainer fine-tuning its model next to serving threads scoring another model in one JVM (the
-     * local stack runs worker, trainer and controller together) crashed twice in libtorch's autograd
-     * ({@code torch::autograd::Engine::evaluate_function}, SIGSEGV, after a non-finite gradient in
-     * the same round) on 2026-12-01; alone, neither ever did. The root cause is not known; in a
-     * deployment each role is its own process and the lock is never contended across roles.
-     */
-    static final java.util.concurrent.locks.ReentrantReadWriteLock NATIVE =
-            new java.util.concurrent.locks.ReentrantReadWriteLock();
-
     private final RecLMConfig cfg;
     private final Vocabulary vocab;
     private final Model model;
@@ -559,14 +546,11 @@ public final class LanguageModel implements AutoCloseable {
                     }
                     answer[i] = (long) i * t + tok.length - 1 - skip;
                 }
-                NATIVE.readLock().lock();
                 try (NDManager sub = model.getNDManager().newSubManager()) {
                     NDList fwd = net.forward(parameterStore(sub),
                             new NDList(sub.create(ids, new Shape(n, t))), false);
                     NDArray hidden = gatherRows(fwd.head().reshape(-1, cfg.dModel()), sub.create(answer));
                     body.accept(rows, sub, hidden, fwd);
-                } finally {
-                    NATIVE.readLock().unlock();
                 }
             }
         } finally {
@@ -586,13 +570,11 @@ public final class LanguageModel implements AutoCloseable {
     public float[] itemEmbeddings() {
         JniUtils.setGradMode(false);
         lock.readLock().lock();
-        NATIVE.readLock().lock();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDList fwd = net.forward(parameterStore(sub),
                     new NDList(sub.create(new long[] {Vocabulary.BOS}, new Shape(1, 1))), false);
             return fwd.get(1).get(vocab.itemStart() + ":" + vocab.itemEnd()).toFloatArray();
         } finally {
-            NATIVE.readLock().unlock();
             lock.readLock().unlock();
         }
     }

@@ -176,7 +176,6 @@ public final class RecLMTrainer {
                 }
             }
         }
-        LanguageModel.NATIVE.writeLock().lock();   // exclusive of every inference batch in the process
         try (NDManager sub = tr.getManager().newSubManager()) {
             NDArray idArr = sub.create(ids, new Shape(batch.size(), t));
             NDArray posArr = sub.create(pos.stream().mapToLong(Long::longValue).toArray());
@@ -194,8 +193,6 @@ public final class RecLMTrainer {
             }
             safeStep(tr, lm);
             return loss;
-        } finally {
-            LanguageModel.NATIVE.writeLock().unlock();
         }
     }
 
@@ -441,7 +438,6 @@ public final class RecLMTrainer {
                 }
             }
         }
-        LanguageModel.NATIVE.writeLock().lock();   // exclusive of every inference batch in the process
         try (NDManager sub = tr.getManager().newSubManager()) {
             float loss;
             try (GradientCollector gc = tr.newGradientCollector()) {
@@ -468,8 +464,6 @@ public final class RecLMTrainer {
             }
             safeStep(tr, lm);
             return loss;
-        } finally {
-            LanguageModel.NATIVE.writeLock().unlock();
         }
     }
 
