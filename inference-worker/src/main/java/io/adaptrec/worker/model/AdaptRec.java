@@ -184,6 +184,11 @@ public final class AdaptRec {
 
     /** The last {@code historyLen} items: what the prompt shows and what offline stage 1 embeds. */
     public long[] recent(long[] history) {
+        return recent(history, historyLen);
+    }
+
+    /** The last {@code historyLen} items of {@code history}. */
+    public static long[] recent(long[] history, int historyLen) {
         return history.length <= historyLen ? history
                 : Arrays.copyOfRange(history, history.length - historyLen, history.length);
     }

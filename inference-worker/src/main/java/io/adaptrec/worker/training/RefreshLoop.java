@@ -89,8 +89,6 @@ public final class RefreshLoop implements AutoCloseable {
     private final RefreshConfig rc;
     private final LanguageModel lm;
     private final String initialVersion;
-    private final DemoSelector selector;
-    private final AdaptRec core;
     private final StateMirror mirror;
     private final Experiments experiments;
     private final ControlFeed feed;
@@ -117,11 +115,6 @@ public final class RefreshLoop implements AutoCloseable {
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         this.lm = RecLMSystem.loadModel(cfg.modelDir());
         this.initialVersion = lm.adapterVersion();
-        this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
-                new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
-                        DemoSelector.Config.defaults().negatives(), cfg.knownItems()),
-                cfg.cacheEntries());
-        this.core = new AdaptRec(lm, selector, cfg.historyLength());
         long[] items = lm.vocabulary().itemIds();
         Arrays.sort(items);
         this.catalogue = items;
@@ -234,7 +227,7 @@ public final class RefreshLoop implements AutoCloseable {
             skipped++;   // a cold start (or state that never arrived): nothing to prompt with
             return;
         }
-        long[] recent = core.recent(before);
+        long[] recent = recent(before);
         Neighbourhood.Pool pool = new LiveNeighbourhood(mirror).pool(i.getUserId(), recent, cfg.poolSize(), t);
         long user = i.getUserId();
         long[] cands = CandidateSampler.withTarget(catalogue, user, i.getItemId(), CANDIDATES, rc.seed(),
@@ -282,19 +275,51 @@ public final class RefreshLoop implements AutoCloseable {
     /** One round: warm start, split, measure, fine-tune, measure, publish. */
     Round round(int number, List<Captured> examples) throws IOException {
         long t0 = System.nanoTime();
-        String production = installProduction();
+        // Every round on a model of its own, closed after it: the base loaded afresh, production
+        // installed in place. The long-lived model only serves capture (vocabulary, catalogue).
+        try (Session session = session()) {
+            return round(number, examples, session, t0);
+        }
+    }
+
+    /** A model for one round: its selector and recommender core. */
+    private record Session(LanguageModel lm, DemoSelector selector, AdaptRec core, String production)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            lm.close();
+        }
+    }
+
+    private Session session() throws IOException {
+        LanguageModel model = RecLMSystem.loadModel(cfg.modelDir());
+        try {
+            String production = installProduction(model);
+            DemoSelector sel = new DemoSelector(model, PromptTemplate.resource(PromptTemplate.SELECTION),
+                    new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
+                            DemoSelector.Config.defaults().negatives(), cfg.knownItems()),
+                    cfg.cacheEntries());
+            return new Session(model, sel, new AdaptRec(model, sel, cfg.historyLength()), production);
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private Round round(int number, List<Captured> examples, Session s, long t0) throws IOException {
+        String production = s.production();
         examples.sort(Comparator.comparingLong(Captured::eventTime));
         int heldOut = Math.max(1, (int) Math.round(examples.size() * rc.holdoutFraction()));
         List<Captured> train = examples.subList(0, examples.size() - heldOut);
         List<Captured> test = examples.subList(examples.size() - heldOut, examples.size());
         log.info("refresh round {}: {} examples ({} to train on, {} held out, the most recent); production {}",
                 number, examples.size(), train.size(), test.size(), production);
-        double[] before = measure(test);
-        List<RecLMTrainer.StreamExample> prepared = withDemonstrations(train);
+        double[] before = measure(s, test);
+        List<RecLMTrainer.StreamExample> prepared = withDemonstrations(s, train);
         TrainConfig tc = TrainConfig.defaults().withSeed((int) rc.seed());
-        new RecLMTrainer(tc, log::info).fineTune(lm, prepared, PromptTemplate.resource(PromptTemplate.RECOMMENDATION),
-                rc.epochs());
-        double[] after = measure(test);
+        new RecLMTrainer(tc, log::info).fineTune(s.lm(), prepared,
+                PromptTemplate.resource(PromptTemplate.RECOMMENDATION), rc.epochs());
+        double[] after = measure(s, test);
         boolean publish = after[0] >= before[0] - rc.maxRegression();
         String reason = String.format("held-out HR@1 %.4f vs production %.4f on %d queries (%s)", after[0], before[0],
                 test.size(), publish ? "published" : "not published: worse by more than refresh.max-regression="
@@ -308,7 +333,7 @@ public final class RefreshLoop implements AutoCloseable {
             metrics.put("refresh.production.ndcg@5", before[1]);
             metrics.put("refresh.heldout.size", (double) test.size());
             metrics.put("refresh.train.size", (double) train.size());
-            version = publish(production, metrics);
+            version = publish(s.lm(), production, metrics);
         }
         Round r = new Round(number, examples.size(), train.size(), test.size(), production, before[0], before[1],
                 version, after[0], after[1], publish, reason, (System.nanoTime() - t0) / 1e9);
@@ -322,8 +347,8 @@ public final class RefreshLoop implements AutoCloseable {
         return String.format("%.4f", v);
     }
 
-    /** Makes the in-place adapter the production one; returns its version. */
-    private String installProduction() throws IOException {
+    /** Makes {@code lm}'s in-place adapter the production one; returns its version. */
+    private String installProduction(LanguageModel lm) throws IOException {
         String production;
         AdapterManifest m;
         synchronized (experiments) {
@@ -346,7 +371,7 @@ public final class RefreshLoop implements AutoCloseable {
     }
 
     /** HR@1 and NDCG@5 of the in-place adapter on {@code test}, through the recommender core. */
-    private double[] measure(List<Captured> test) {
+    private double[] measure(Session s, List<Captured> test) {
         Map<String, Neighbourhood.Pool> pools = new HashMap<>();
         List<AdaptRec.Query> queries = new ArrayList<>(test.size());
         for (Captured c : test) {
@@ -362,7 +387,7 @@ public final class RefreshLoop implements AutoCloseable {
         double ndcg = 0;
         for (int b = 0; b < queries.size(); b += 64) {
             List<AdaptRec.Query> batch = queries.subList(b, Math.min(queries.size(), b + 64));
-            List<AdaptRec.Recommendation> recs = core.recommend(batch, captured, cfg.strategy(), cfg.m());
+            List<AdaptRec.Recommendation> recs = s.core().recommend(batch, captured, cfg.strategy(), cfg.m());
             for (int i = 0; i < recs.size(); i++) {
                 Captured c = test.get(b + i);
                 int target = indexOf(c.candidates(), c.target());
@@ -375,23 +400,23 @@ public final class RefreshLoop implements AutoCloseable {
     }
 
     /** The training prompts' demonstrations, chosen by the production adapter (in place) from each captured pool. */
-    private List<RecLMTrainer.StreamExample> withDemonstrations(List<Captured> train) {
+    private List<RecLMTrainer.StreamExample> withDemonstrations(Session s, List<Captured> train) {
         List<DemoSelector.Target> targets = new ArrayList<>(train.size());
         for (Captured c : train) {
-            targets.add(new DemoSelector.Target(c.userId(), core.recent(c.history()), c.pool()));
+            targets.add(new DemoSelector.Target(c.userId(), recent(c.history()), c.pool()));
         }
-        List<List<Demonstration>> demos = lm.withAdapter(a -> selector.select(targets, cfg.strategy(), cfg.m()));
+        List<List<Demonstration>> demos = s.lm().withAdapter(a -> s.selector().select(targets, cfg.strategy(), cfg.m()));
         List<RecLMTrainer.StreamExample> out = new ArrayList<>(train.size());
         for (int i = 0; i < train.size(); i++) {
             Captured c = train.get(i);
-            out.add(new RecLMTrainer.StreamExample(c.userId(), core.recent(c.history()), c.target(), c.candidates(),
+            out.add(new RecLMTrainer.StreamExample(c.userId(), recent(c.history()), c.target(), c.candidates(),
                     demos.get(i)));
         }
         return out;
     }
 
     /** Saves the in-place adapter under its content-derived version and announces it on {@code adapters}. */
-    private String publish(String parent, Map<String, Double> metrics) throws IOException {
+    private String publish(LanguageModel lm, String parent, Map<String, Double> metrics) throws IOException {
         Path dir = cfg.rollout().adaptersDir();
         Path staging = Files.createTempDirectory(dir.getParent() == null ? Path.of(".") : ensure(dir), ".staging-");
         try {
@@ -425,6 +450,11 @@ public final class RefreshLoop implements AutoCloseable {
                 Files.deleteIfExists(x);
             }
         }
+    }
+
+    /** The last serving.history.length items: what the prompt shows. */
+    private long[] recent(long[] history) {
+        return AdaptRec.recent(history, cfg.historyLength());
     }
 
     private static int indexOf(long[] a, long v) {

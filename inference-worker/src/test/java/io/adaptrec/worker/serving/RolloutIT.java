@@ -313,6 +313,43 @@ class RolloutIT {
         }
     }
 
+    @Test
+    void aPersonPausesResumesAndRollsBackAnExperimentAndEveryOverrideIsRecordedWithWhoAndWhy() throws Exception {
+        AdapterManifest fresh = adapter(51, 0.2f);
+        String exp = "exp-ops-" + fresh.getVersion();
+        String production = worker.router().production();
+        Topics t = world.topics;
+        world.send(t.adapters(), fresh.getVersion(), fresh);
+        world.send(t.rollouts(), exp, running(exp, production, fresh.getVersion(), 30));
+        world.flush();
+        await().atMost(WAIT).until(() -> worker.router().experiment() != null
+                && worker.router().experiment().getExperimentId().equals(exp));
+
+        Rollout paused = RolloutOps.override(client(), t, exp, RolloutAction.PAUSE, "alice@ops", "checking a dashboard");
+        assertThat(paused.getState()).isEqualTo(RolloutState.PAUSED);
+        await().atMost(WAIT).until(() -> worker.router().experiment() == null);   // paused: everyone on production
+        assertThat(worker.router().production()).isEqualTo(production);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RolloutOps.override(client(), t, exp,
+                RolloutAction.PAUSE, "alice@ops", "again")).hasMessageContaining("cannot pause an experiment that is PAUSED");
+
+        RolloutOps.override(client(), t, exp, RolloutAction.RESUME, "alice@ops", "dashboard fine");
+        await().atMost(WAIT).until(() -> worker.router().experiment() != null);
+        Rollout back = RolloutOps.override(client(), t, exp, RolloutAction.ROLLBACK, "bob@ops", "complaints");
+        assertThat(back.getState()).isEqualTo(RolloutState.ROLLED_BACK);
+        assertThat(back.getArms()).extracting(RolloutArm::getTrafficPercent).containsExactly(100, 0);
+        await().atMost(WAIT).until(() -> worker.router().experiment() == null);
+        assertThat(worker.router().production()).isEqualTo(production);
+
+        RolloutOps.Status s = RolloutOps.status(client(), t).stream()
+                .filter(x -> x.rollout().getExperimentId().equals(exp)).findFirst().orElseThrow();
+        assertThat(s.log()).extracting(RolloutDecision::getAction)
+                .containsExactly(RolloutAction.PAUSE, RolloutAction.RESUME, RolloutAction.ROLLBACK);
+        assertThat(s.log()).extracting(RolloutDecision::getActor).containsExactly("alice@ops", "alice@ops", "bob@ops");
+        assertThat(s.log().get(2).getReason()).isEqualTo("override by bob@ops: complaints");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RolloutOps.override(client(), t, "exp-nope",
+                RolloutAction.PROMOTE, "x", "y")).hasMessageContaining("no experiment 'exp-nope'");
+    }
+
     /** A zero adapter (B = 0: identical to the base), published with a valid checksum. */
     static AdapterManifest zeroAdapter() throws Exception {
         try (LanguageModel lm = RecLMSystem.loadModel(world.modelDir)) {
