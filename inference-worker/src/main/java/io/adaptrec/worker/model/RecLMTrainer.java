@@ -38,6 +38,7 @@ import java.util.function.Consumer;
 public final class RecLMTrainer {
 
     private final TrainConfig cfg;
+    private boolean abortOnNonFinite;
     private final Consumer<String> log;
     private EpochListener listener = (stage, epoch, lm) -> { };
 
@@ -50,6 +51,23 @@ public final class RecLMTrainer {
          * @param lm    the model being trained (stage C: with its adapter enabled)
          */
         void afterEpoch(String stage, int epoch, LanguageModel lm);
+    }
+
+    /** A numerically broken step: the model it ran on should be discarded, not trained further. */
+    public static final class NonFiniteException extends RuntimeException {
+        NonFiniteException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Throw {@link NonFiniteException} on the first non-finite loss or gradient instead of skipping
+     * the step (the refresh loop discards that round's model: in-process trainer crashes always
+     * followed such a step).
+     */
+    public RecLMTrainer abortOnNonFinite() {
+        this.abortOnNonFinite = true;
+        return this;
     }
 
     public RecLMTrainer onEpoch(EpochListener l) {
@@ -216,6 +234,9 @@ public final class RecLMTrainer {
         if (!bad.isEmpty()) {
             throw new IllegalStateException(where + ": loss is " + loss + "; parameters with NaN/Inf: " + bad);
         }
+        if (abortOnNonFinite) {
+            throw new NonFiniteException(where + ": non-finite loss " + loss);
+        }
         skipped++;
         log.accept("  warning: " + where + " step skipped, loss " + loss + " (" + skipped + " skipped so far)");
         return false;
@@ -225,6 +246,9 @@ public final class RecLMTrainer {
     private void safeStep(Trainer tr, LanguageModel lm) {
         for (var p : lm.net().getParameters().values()) {
             if (!finiteGradient(p.getArray())) {
+                if (abortOnNonFinite) {
+                    throw new NonFiniteException("non-finite gradient in " + p.getName());
+                }
                 for (var q : lm.net().getParameters().values()) {
                     if (q.getArray().hasGradient()) {
                         try (NDArray g = q.getArray().getGradient()) {

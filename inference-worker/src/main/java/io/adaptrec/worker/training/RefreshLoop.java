@@ -100,6 +100,7 @@ public final class RefreshLoop implements AutoCloseable {
     /** Per user: the latest serving.history.length interactions, {items, times}, oldest first (mirror thread only). */
     private final Map<Long, long[][]> recent = new HashMap<>();
     private volatile long skipped;
+    private volatile long aborted;
     private final List<Round> rounds = new CopyOnWriteArrayList<>();
     private final Thread thread;
     private final AtomicBoolean running = new AtomicBoolean(true);
@@ -317,8 +318,17 @@ public final class RefreshLoop implements AutoCloseable {
         double[] before = measure(s, test);
         List<RecLMTrainer.StreamExample> prepared = withDemonstrations(s, train);
         TrainConfig tc = TrainConfig.defaults().withSeed((int) rc.seed());
-        new RecLMTrainer(tc, log::info).fineTune(s.lm(), prepared,
-                PromptTemplate.resource(PromptTemplate.RECOMMENDATION), rc.epochs());
+        try {
+            new RecLMTrainer(tc, log::info).abortOnNonFinite().fineTune(s.lm(), prepared,
+                    PromptTemplate.resource(PromptTemplate.RECOMMENDATION), rc.epochs());
+        } catch (RecLMTrainer.NonFiniteException e) {
+            // the round's model is discarded (the session closes it); the next round starts afresh
+            aborted++;
+            String why = "aborted: " + e.getMessage() + "; the round's model is discarded";
+            log.warn("refresh round {}: {}", number, why);
+            return new Round(number, examples.size(), train.size(), test.size(), production, before[0], before[1], null,
+                    Double.NaN, Double.NaN, false, why, (System.nanoTime() - t0) / 1e9);
+        }
         double[] after = measure(s, test);
         boolean publish = after[0] >= before[0] - rc.maxRegression();
         String reason = String.format("held-out HR@1 %.4f vs production %.4f on %d queries (%s)", after[0], before[0],
@@ -480,6 +490,11 @@ public final class RefreshLoop implements AutoCloseable {
     /** Live interactions that could not become examples (no history yet, unknown item, overflow). */
     public long skipped() {
         return skipped;
+    }
+
+    /** Rounds abandoned because a training step was not finite. */
+    public long abortedRounds() {
+        return aborted;
     }
 
     public Throwable failure() {
