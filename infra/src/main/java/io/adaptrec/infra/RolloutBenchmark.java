@@ -104,6 +104,7 @@ public final class RolloutBenchmark {
           + trainer.rounds() + ", skipped examples: " + trainer.skipped());
     }
     long routed = System.nanoTime();
+    long publishToServing = worker.publishToServingMillis();   // this experiment's; later ones may queue behind it
     progress("experiment %s routes on the worker; live traffic ...", exp);
 
     Map<String, int[]> byArm = new LinkedHashMap<>();   // arm -> responses in the experiment, hits@1 of the true item
@@ -170,7 +171,7 @@ public final class RolloutBenchmark {
     byArm.forEach((arm, c) -> arms.put(arm, Map.of("responses", c[0], "hits_at_1", c[1],
         "hit_at_1", c[0] == 0 ? 0.0 : c[1] / (double) c[0])));
     report.put("client_arms", arms);
-    report.put("publish_to_serving_ms", worker.publishToServingMillis());
+    report.put("publish_to_serving_ms", publishToServing);
     List<Map<String, Object>> rounds = new ArrayList<>();
     for (RefreshLoop.Round r : trainer.rounds()) {
       Map<String, Object> m = new LinkedHashMap<>();
@@ -208,7 +209,7 @@ public final class RolloutBenchmark {
     report.put("experiments", experiments);
     report.put("seconds", (done - t0) / 1e9);
     progress("done in %.0f s: %s %s; trainer rounds %d; publication -> serving %d ms", (done - t0) / 1e9, exp,
-        decided == null ? "undecided" : decided, rounds.size(), worker.publishToServingMillis());
+        decided == null ? "undecided" : decided, rounds.size(), publishToServing);
     return report;
   }
 
