@@ -41,9 +41,10 @@ public final class StackOptions {
       description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
   String topicPrefix;
 
-  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway,refresh,control",
+  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway,control",
       description = "Role applications to run: streams, pools, worker, gateway, refresh (trainer), control (rollout "
-          + "controller), or none (default: ${DEFAULT-VALUE}; all but streams and pools need --model).")
+          + "controller), or none (default: ${DEFAULT-VALUE}; all but streams and pools need --model; refresh is "
+          + "opt-in while its known in-process crash is open, see BENCHMARKS.md).")
   List<String> roles;
 
   @Option(names = "--model", paramLabel = "DIR",
