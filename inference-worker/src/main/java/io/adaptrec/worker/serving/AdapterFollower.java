@@ -55,7 +55,8 @@ final class AdapterFollower implements AutoCloseable {
     private final Map<String, String> rejected = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Long> unneededSince = new HashMap<>();
     private final Map<String, Long> publishedAt = new HashMap<>();
-    private final Map<String, ConsumerRecord<byte[], byte[]>> rawManifests = new HashMap<>();
+    /** Where each manifest was read (partition, offset), for the dead-letter record of a rejection. */
+    private final Map<String, long[]> coordinates = new HashMap<>();
     private volatile Router router;
     private volatile long lastReadyMillis = -1;
 
@@ -75,7 +76,7 @@ final class AdapterFollower implements AutoCloseable {
             @Override
             public void adapter(AdapterManifest m, ConsumerRecord<byte[], byte[]> raw) {
                 publishedAt.put(m.getVersion(), raw.timestamp());
-                rawManifests.put(m.getVersion(), raw);
+                coordinates.put(m.getVersion(), new long[] {raw.partition(), raw.offset()});
             }
 
             @Override
@@ -193,11 +194,12 @@ final class AdapterFollower implements AutoCloseable {
         String why = "adapter " + m.getVersion() + " rejected by worker " + instanceId + " (" + v.reason() + "): "
                 + v.message() + "; serving goes on with " + router.production();
         log.warn(why);
-        ConsumerRecord<byte[], byte[]> raw = rawManifests.get(m.getVersion());
+        long[] at = coordinates.getOrDefault(m.getVersion(), new long[] {0, -1});
         DeadLetter dl = DeadLetter.newBuilder().setTopic(topics.adapters().name())
-                .setPartition(raw == null ? 0 : raw.partition()).setOffset(raw == null ? -1 : raw.offset())
+                .setPartition((int) at[0]).setOffset(at[1])
                 .setError(why).setSource("inference-worker/" + instanceId).setFailedAt(Instant.now())
-                .setRawBytes(ByteBuffer.wrap(raw == null || raw.value() == null ? new byte[0] : raw.value())).build();
+                .setRawBytes(ByteBuffer.wrap(topics.adapters().valueSerde().serializer()
+                        .serialize(topics.adapters().name(), m))).build();
         deadLetters.send(new ProducerRecord<>(topics.deadLetter().name(), topics.adapters().name(), dl), (md, e) -> {
             if (e != null) {
                 log.error("worker {}: could not record the rejection of {} on {}: {}", instanceId, m.getVersion(),
