@@ -1,7 +1,5 @@
 package io.adaptrec.infra;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
@@ -87,10 +85,7 @@ public final class RolloutBenchCommand implements Callable<Integer> {
       report.putAll(new RolloutBenchmark(stack, loaded.dataset(), new RolloutBenchmark.Config(liveFraction, maxLive,
           Duration.ofSeconds(publicationTimeoutS), seed), out).run());
       if (reportJson != null) {
-        if (reportJson.toAbsolutePath().getParent() != null) {
-          Files.createDirectories(reportJson.toAbsolutePath().getParent());
-        }
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportJson.toFile(), report);
+        io.adaptrec.worker.eval.JsonReport.write(reportJson, report);
         out.println("report: " + reportJson);
       }
       out.flush();

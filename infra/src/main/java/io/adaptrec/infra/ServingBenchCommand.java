@@ -1,7 +1,5 @@
 package io.adaptrec.infra;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
@@ -110,10 +108,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
       report.put("cold_means", "a user's first request in this run" + (prewarmUsers > 0
           ? "; the worker warmed its selection cache at restart, so these may already hit it" : "; never cached"));
       if (reportJson != null) {
-        if (reportJson.toAbsolutePath().getParent() != null) {
-          Files.createDirectories(reportJson.toAbsolutePath().getParent());
-        }
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportJson.toFile(), report);
+        io.adaptrec.worker.eval.JsonReport.write(reportJson, report);
         out.println("report: " + reportJson);
       }
       out.printf("serving bench: model p50 %s ms / p99 %s ms; highest offered rate with p99 <= 50 ms: %s%n",

@@ -1,9 +1,6 @@
 package io.adaptrec.worker.eval;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -139,19 +136,11 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
     }
 
     public String toJson() {
-        try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJsonTree());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot render the report as JSON", e);
-        }
+        return JsonReport.render(toJsonTree());
     }
 
     public void writeJson(Path file) throws IOException {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(file, toJson() + System.lineSeparator());
+        JsonReport.write(file, toJsonTree());
     }
 
     /** A fixed-width table: mean ± std per metric, n/a where a variant cannot rank the catalogue. */

@@ -147,14 +147,7 @@ public final class ControlFeed implements AutoCloseable {
 
     /** Blocks until caught up or the timeout; true when caught up. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-        long until = System.nanoTime() + timeout.toNanos();
-        while (!caughtUp() && System.nanoTime() < until) {
-            if (failure != null) {
-                throw new IllegalStateException("control feed failed", failure);
-            }
-            Thread.sleep(20);
-        }
-        return caughtUp();
+        return io.adaptrec.worker.serving.Await.until(this::caughtUp, () -> failure, timeout, "control feed");
     }
 
     @Override

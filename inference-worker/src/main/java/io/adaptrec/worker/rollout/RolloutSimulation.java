@@ -1,12 +1,9 @@
 package io.adaptrec.worker.rollout;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.adaptrec.avro.RolloutAction;
+import io.adaptrec.worker.eval.JsonReport;
 import io.adaptrec.schemas.LatencyHistogram;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -155,19 +152,11 @@ public final class RolloutSimulation {
         }
 
         public String toJson() {
-            try {
-                return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJsonTree());
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot render the simulation result as JSON", e);
-            }
+            return JsonReport.render(toJsonTree());
         }
 
         public void writeJson(Path file) throws IOException {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            Files.writeString(file, toJson() + System.lineSeparator());
+            JsonReport.write(file, toJsonTree());
         }
 
         /** A readable summary. */

@@ -306,14 +306,7 @@ public final class StateMirror implements AutoCloseable {
 
     /** Blocks until {@link #ready()} or the timeout; true when ready. */
     public boolean awaitReady(Duration timeout) throws InterruptedException {
-        long until = System.nanoTime() + timeout.toNanos();
-        while (!ready() && System.nanoTime() < until) {
-            if (failure != null) {
-                throw new IllegalStateException("state mirror failed", failure);
-            }
-            Thread.sleep(20);
-        }
-        return ready();
+        return Await.until(this::ready, () -> failure, timeout, "state mirror");
     }
 
     @Override

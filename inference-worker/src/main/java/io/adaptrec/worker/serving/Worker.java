@@ -80,7 +80,8 @@ public final class Worker implements AutoCloseable {
             }
             AdaptRec core = new AdaptRec(w.lm, w.selector, cfg.historyLength());
             w.prewarm(core);
-            if (!w.adapters.caughtUp() && !waitFor(w.adapters::caughtUp, cfg.readyTimeoutMs())) {
+            if (!Await.until(w.adapters::caughtUp, w.adapters::failure, Duration.ofMillis(cfg.readyTimeoutMs()),
+                    "adapter follower")) {
                 throw new IllegalStateException("adapters/rollouts not caught up within " + cfg.readyTimeoutMs() + " ms");
             }
             RequestHandler handler = new RequestHandler(core, w.mirror, cfg, w.metrics, w.adapters::router);
@@ -132,14 +133,6 @@ public final class Worker implements AutoCloseable {
         warming = null;
         log.info("worker {}: selections of {} most recently active users computed in {} ms", cfg.instanceId(), done,
                 (System.nanoTime() - t0) / 1_000_000);
-    }
-
-    private static boolean waitFor(java.util.function.BooleanSupplier done, long timeoutMs) throws InterruptedException {
-        long until = System.nanoTime() + timeoutMs * 1_000_000L;
-        while (!done.getAsBoolean() && System.nanoTime() < until) {
-            Thread.sleep(20);
-        }
-        return done.getAsBoolean();
     }
 
     private boolean live() {
