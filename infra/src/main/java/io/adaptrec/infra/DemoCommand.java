@@ -4,9 +4,13 @@ import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
+import io.adaptrec.worker.eval.JsonReport;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,21 +20,28 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code adaptrec demo}: the end-to-end run of the README quick start. Starts the local stack,
- * replays a dataset, waits until the roles have turned it into user-state and similar-user pools,
- * prints what came out, and stops. Exit code 0 only when the pipeline really produced output.
+ * {@code adaptrec demo}: the README's first command. Every role on the embedded stack, a base model
+ * trained on the first part of the timeline (cached), the rest replayed live with recommendation
+ * requests before the users' real next interactions, a LoRA refresh trained from the stream, an
+ * experiment, a fault drill, and a summary, a JSON report and a self-contained HTML report.
+ * Exit code 0 only when every request was answered and every stage produced something.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
     description = {
-        "End-to-end demo of the pipeline on the embedded stack (the quick start's main job).",
-        "Starts the stack, replays a dataset (MovieLens-100K when ../shared/datasets/ml-100k exists, else a synthetic one), "
-            + "waits until user-state and similar-user pools have been computed for it, prints counts, latencies and one "
-            + "user's history and pool, then stops. Exits 0 only if the pipeline produced output."},
+        "The live end-to-end demo on the embedded stack (the quick start's main job).",
+        "Trains (or reuses from the cache) a base model on the earliest part of the timeline, starts every role "
+            + "(streams, pools, worker, gateway, rollout controller, dashboard; the trainer once the bootstrap is in), "
+            + "replays that part, then the rest in event-time order at an accelerated rate, sending a recommendation "
+            + "request before a sample of the users' real next interactions and holding each back until its response "
+            + "arrived. Meanwhile the trainer fine-tunes a LoRA adapter on the stream and publishes it, the controller "
+            + "runs its experiment, and a fault drill publishes a damaged adapter that must be rejected. Prints progress, "
+            + "then a summary; writes an HTML report (and JSON with --report-json). Exits non-zero if a request went "
+            + "unanswered or a stage produced nothing."},
     footer = {"", "Examples:",
         "  adaptrec demo",
-        "  adaptrec demo --no-model          # pipeline only",
+        "  adaptrec demo --duration 480 --request-rate 30 --report-json reports/demo.json",
         "  adaptrec demo --dataset synthetic --users 300 --seed 7",
-        "  adaptrec demo --dataset movielens --data-dir /data/ml-1m --timeout 900"})
+        "  adaptrec demo --model /tmp/reclm-ml100k --stay      # keep the stack and dashboard up afterwards"})
 public final class DemoCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -45,139 +56,154 @@ public final class DemoCommand implements Callable<Integer> {
   @Mixin
   StackOptions stack;
 
-  @Option(names = "--speedup", paramLabel = "X", defaultValue = "0",
-      description = "Replay pacing: event-time gaps divided by X; 0 = as fast as possible (default).")
-  double speedup;
+  @Option(names = "--past-fraction", paramLabel = "F", defaultValue = "0.7",
+      description = "Earliest share of the timeline (by event time) the base model is trained on and the bootstrap "
+          + "replays; the rest is live (default: ${DEFAULT-VALUE}).")
+  double pastFraction;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-      description = "Give up (exit 1) if the pipeline has not caught up after this long (default: ${DEFAULT-VALUE}).")
-  long timeoutSeconds;
+  @Option(names = "--duration", paramLabel = "SECONDS", defaultValue = "240",
+      description = "Wall-clock length of the live replay; event time is accelerated to fit (default: ${DEFAULT-VALUE}).")
+  long durationSeconds;
 
-  @Option(names = "--no-progress", negatable = false, description = "Do not draw progress bars.")
-  boolean noProgress;
+  @Option(names = "--request-rate", paramLabel = "PER_S", defaultValue = "20",
+      description = "Recommendation requests per second to aim for; sets the share of live interactions preceded by "
+          + "a request (default: ${DEFAULT-VALUE}).")
+  double requestRate;
 
-  @Option(names = "--no-model", negatable = false, description = "Skip training RecLM and the sample recommendation.")
-  boolean noModel;
+  @Option(names = "--k", paramLabel = "K", defaultValue = "10",
+      description = "Items per recommendation; online NDCG@K (default: ${DEFAULT-VALUE}).")
+  int k;
 
-  // demo-sized on purpose: on two busy cores MovieLens-100K (943 users) trains in ~4 minutes with
-  // these (stage A ~100 s, B ~0.05 s and C ~0.1 s per prompt); 'adaptrec train' runs the full schedule
-  @Option(names = "--model-epochs", paramLabel = "A,B,C", split = ",", defaultValue = "1,1,1",
-      description = "RecLM epochs of stage A (sequences), B (prompts), C (LoRA) for the demo's quick training "
-          + "(default: ${DEFAULT-VALUE}).")
-  java.util.List<Integer> modelEpochs;
+  @Option(names = "--canary", paramLabel = "PERCENT", defaultValue = "50",
+      description = "rollout.canary.percent: the share a new adapter's experiment gets (default: ${DEFAULT-VALUE}, "
+          + "to fill both arms within the run).")
+  int canary;
 
-  @Option(names = "--model-prompts-per-user", paramLabel = "N", defaultValue = "1",
-      description = "Training prompts per user and epoch in stages B and C (default: ${DEFAULT-VALUE}).")
-  int promptsPerUser;
+  @Option(names = "--refresh-every", paramLabel = "N", defaultValue = "0",
+      description = "refresh.min-new: live interactions per trainer round (default: 0 = a tenth of the live part).")
+  int refreshEvery;
+
+  @Option(names = "--no-drill", negatable = false, description = "Skip the fault drill (the damaged adapter).")
+  boolean noDrill;
+
+  @Option(names = "--model-cache", paramLabel = "DIR",
+      description = "Where trained base models are cached (default: $ADAPTREC_CACHE/models or ~/.cache/adaptrec/models).")
+  Path modelCache;
+
+  @Option(names = "--report-html", paramLabel = "FILE", defaultValue = "reports/demo-report.html",
+      description = "Self-contained HTML report with plots (default: ${DEFAULT-VALUE}).")
+  Path reportHtml;
+
+  @Option(names = "--report-json", paramLabel = "FILE", description = "Also write the report as JSON here.")
+  Path reportJson;
+
+  @Option(names = "--bootstrap-timeout", paramLabel = "SECONDS", defaultValue = "600",
+      description = "Give up (exit 1) if the bootstrap has not been digested after this long (default: ${DEFAULT-VALUE}).")
+  long bootstrapTimeoutSeconds;
+
+  @Option(names = "--request-seed", paramLabel = "SEED", defaultValue = "42",
+      description = "Seed of which live interactions get a request (default: ${DEFAULT-VALUE}).")
+  long requestSeed;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = "A role setting, repeatable: refresh.*, rollout.*, serving.*, adapters.* go to the worker, trainer and "
+          + "controller (one config file), outcome.* and history.* to the streams role, e.g. --set refresh.epochs=2.")
+  Map<String, String> overrides = new java.util.LinkedHashMap<>();
+
+  @Option(names = "--stay", negatable = false,
+      description = "After the summary, keep the stack (and the dashboard) running until Ctrl-C.")
+  boolean stay;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (timeoutSeconds < 10) {
-      throw new IllegalArgumentException("--timeout must be at least 10 seconds, got " + timeoutSeconds);
+    LiveDemo.Config demo = new LiveDemo.Config(pastFraction, Duration.ofSeconds(durationSeconds), requestRate, k,
+        requestSeed, !noDrill, 64, Duration.ofSeconds(bootstrapTimeoutSeconds), Duration.ofSeconds(60));
+    if (canary < 1 || canary > 99) {
+      throw new IllegalArgumentException("--canary must be 1-99, got " + canary);
     }
-    if (promptsPerUser < 1 || promptsPerUser > 1000) {
-      throw new IllegalArgumentException("--model-prompts-per-user must be 1-1000, got " + promptsPerUser);
-    }
-    if (modelEpochs.size() != 3 || modelEpochs.stream().anyMatch(e -> e < 0 || e > 1000)) {
-      throw new IllegalArgumentException("--model-epochs needs three epoch counts A,B,C in 0-1000, got " + modelEpochs);
-    }
-    Replayer.Options replayOptions = new Replayer.Options(speedup, Replayer.RecordTime.NOW, !noProgress);
     DatasetKind kind = dataset != null ? dataset
         : Files.isDirectory(data.directory(DatasetKind.MOVIELENS)) ? DatasetKind.MOVIELENS : DatasetKind.SYNTHETIC;
     data.validate(kind);
-    // free ports unless asked otherwise: a demo must not collide with a running 'adaptrec up'
-    StackConfig config = stack.toConfig(StackConfig.defaults().withFreePorts());
-    if (!config.roles().contains(Role.STREAMS) || !config.roles().contains(Role.POOLS)) {
-      throw new IllegalArgumentException("the demo needs both roles (streams, pools); drop --roles");
-    }
     LoadResult loaded = data.load(kind);
     Dataset d = loaded.dataset();
-    long users = d.interactions().stream().mapToLong(Dataset.Event::userId).distinct().count();
     err.println(loaded.report().summary());
+    Path model = stack.model != null ? stack.model
+        : DemoModel.ensure(d, pastFraction, modelCache != null ? modelCache : DemoModel.defaultCache(), out);
+    int live = d.interactions().size() - d.timeCut(pastFraction);
+    // free ports unless asked otherwise: a demo must not collide with a running 'adaptrec up'
+    StackConfig config = settings(stack.toConfig(StackConfig.defaults().withFreePorts()).withModel(model),
+        refreshEvery > 0 ? refreshEvery : Math.max(50, live / 10), canary, overrides);
 
-    out.println("Starting the local stack ...");
+    out.println("Starting the local stack (every role) ...");
     out.flush();
-    Outcome outcome;
-    try (LocalStack running = LocalStack.start(config);
-         PipelineWatcher watcher = new PipelineWatcher(running.bootstrapServers(), running.topics())) {
+    Map<String, Object> report;
+    try (LocalStack running = LocalStack.start(config)) {
       out.printf("Local stack up in %.1f s%n", running.startMillis() / 1000.0);
       out.print(running.describe());
       out.flush();
-      Replayer.Summary replay = new Replayer(running.topics(), running.bootstrapServers(), Map.of(), replayOptions, System.err)
-          .replay(d, loaded.report().skippedLines());
-      out.println(replay.describe());
+      report = new LiveDemo(running, d, demo, out).run();
+      report.put("model", model.toString());
+      report.put("canary_percent", canary);
+      String dashboard = null; //TMP running.dashboardUrl().orElse(null);
+      DemoReport.print(out, report, dashboard);
+      DemoHtmlReport.write(reportHtml, report);
+      out.println("HTML report  " + reportHtml.toAbsolutePath());
+      if (reportJson != null) {
+        JsonReport.write(reportJson, report);
+        out.println("JSON report  " + reportJson.toAbsolutePath());
+      }
       out.flush();
-      long replayEnd = System.nanoTime();
-
-      long quietNanos = Duration.ofMillis(Math.max(3000, 3 * config.flinkCheckpointMs())).toNanos();
-      PipelineWatcher.Snapshot seen = awaitCaughtUp(running, watcher, replay, users, quietNanos, err);
-      Map<String, Long> counters = running.streams().orElseThrow().counters().snapshot();
-      // the last pool update marks when the pipeline had digested the whole replay
-      double caughtUpSeconds = Math.max(0, (System.nanoTime() - seen.nanosSinceLastPool() - replayEnd) / 1e9);
-      DemoReport.print(out, d, users, replay, counters, seen, config.flinkCheckpointMs(), caughtUpSeconds);
-      outcome = new Outcome(seen, seen.stateRecords() > 0 && !seen.pools().isEmpty(),
-          seen.states().size() == users && counters.get("interactions") >= replay.interactions());
+      if (stay) {
+        out.println("The stack keeps running (--stay); Ctrl-C stops it.");
+        out.flush();
+        Thread.currentThread().join();
+      }
       out.println("Stopping the local stack ...");
       out.flush();
     }
-
-    if (!outcome.produced() || !outcome.complete()) {
-      out.println("Demo FAILED: " + (outcome.produced() ? "" : "no user-state or no user-pools output; ")
-          + (outcome.complete() ? "" : "user-state for " + outcome.seen().states().size() + " of " + users
-          + " users after " + timeoutSeconds + " s; ") + "see the log above.");
+    List<String> problems = DemoReport.problems(report);
+    if (!problems.isEmpty()) {
+      out.println("Demo FAILED: " + String.join("; ", problems) + ".");
+      out.flush();
       return 1;
     }
-    if (!noModel) {
-      // after the stack stopped: training wants both cores
-      long user = DemoReport.sampleUser(outcome.seen()).orElseThrow();
-      out.printf("%nTraining RecLM on %s (demo schedule: epochs %s, %d prompt(s) per user; 'adaptrec train' runs the full one) ...%n",
-          d.name(), String.join(",", modelEpochs.stream().map(String::valueOf).toList()), promptsPerUser);
-      out.flush();
-      DemoModel.Recommendation rec = DemoModel.trainAndRecommend(d, outcome.seen().states().get(user),
-          modelEpochs.stream().mapToInt(Integer::intValue).toArray(), promptsPerUser, 42, err);
-      DemoModel.print(out, rec, d.items().stream().collect(java.util.stream.Collectors.toMap(
-          Dataset.Item::itemId, java.util.function.Function.identity(), (a, b) -> a)));
-    }
-    out.println();
-    out.println("Demo OK: every user has a state, " + outcome.seen().pools().size() + " users have a similar-user pool"
-        + (noModel ? "." : ", and RecLM ranked candidates for user " + DemoReport.sampleUser(outcome.seen()).orElseThrow() + "."));
+    out.println("Demo OK: every request answered, an adapter published by the trainer, "
+        + ((List<?>) report.get("rollout_decisions")).size() + " rollout decision(s) recorded.");
     out.flush();
     return 0;
   }
 
-  /** What the pipeline produced, judged while the stack was up. */
-  private record Outcome(PipelineWatcher.Snapshot seen, boolean produced, boolean complete) {}
-
   /**
-   * Waits until the streams role has consumed every replayed interaction, each user has a state,
-   * and both outputs have been quiet for a while (pools trail by up to a checkpoint interval), or
-   * until the timeout. Reports progress every 10 s.
+   * The demo's stack: every role (the trainer is started by the demo after its bootstrap), a trainer
+   * round every {@code refreshEvery} live interactions on a window of that many, one epoch (it shares
+   * two cores with everything else), the experiment at {@code canary} percent, the controller looking
+   * every second and logging its statistic every 5 s, outcomes emitted every second.
    */
-  private PipelineWatcher.Snapshot awaitCaughtUp(LocalStack running, PipelineWatcher watcher, Replayer.Summary replay,
-      long users, long quietNanos, PrintWriter err) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
-    long nextReport = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (true) {
-      PipelineWatcher.Snapshot s = watcher.snapshot();
-      long processed = running.streams().orElseThrow().counters().interactions.get();
-      boolean done = processed >= replay.interactions() && s.states().size() >= users && !s.pools().isEmpty()
-          && s.nanosSinceLastState() > quietNanos && s.nanosSinceLastPool() > quietNanos;
-      if (done || System.nanoTime() > deadline) {
-        return s;
+  static StackConfig settings(StackConfig base, int refreshEvery, int canary, Map<String, String> overrides) {
+    EnumSet<Role> roles = EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.CONTROL /*TMP, Role.DASHBOARD*/);
+    Map<String, String> model = new java.util.LinkedHashMap<>();
+    Map<String, String> streams = new java.util.LinkedHashMap<>();
+    overrides.forEach((key, value) -> {
+      if (key.startsWith("outcome.") || key.startsWith("history.")) {
+        streams.put(key, value);
+      } else if (key.startsWith("refresh.") || key.startsWith("rollout.") || key.startsWith("serving.")
+          || key.startsWith("adapters.")) {
+        model.put(key, value);
+      } else {
+        throw new IllegalArgumentException("--set " + key + ": the demo passes refresh.*, rollout.*, serving.*, adapters.*, "
+            + "outcome.* and history.* settings; use 'adaptrec up' and the role config files for others");
       }
-      if (!running.problems().isEmpty()) {
-        err.println("demo: the stack reports a problem: " + running.problems());
-        return s;
-      }
-      if (System.nanoTime() > nextReport) {
-        err.printf("waiting for the pipeline: %,d/%,d interactions processed, user-state for %,d/%,d users, pools for %,d users%n",
-            processed, replay.interactions(), s.states().size(), users, s.pools().size());
-        err.flush();
-        nextReport = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      }
-      Thread.sleep(500);
-    }
+    });
+    return base.withRoles(roles)
+        .withRoleSettings(Role.REFRESH, Map.of("refresh.min-new", Integer.toString(refreshEvery),
+            "refresh.window", Integer.toString(Math.max(refreshEvery, 100)),
+            "refresh.min-examples", Integer.toString(Math.max(20, refreshEvery / 5)), "refresh.epochs", "1"))
+        .withRoleSettings(Role.CONTROL, Map.of("rollout.canary.percent", Integer.toString(canary),
+            "rollout.decide.interval.ms", "1000", "rollout.report.interval.ms", "5000"))
+        .withRoleSettings(Role.STREAMS, Map.of("outcome.emit.interval.ms", "1000"))
+        .withRoleSettings(Role.WORKER, model).withRoleSettings(Role.REFRESH, model).withRoleSettings(Role.CONTROL, model)
+        .withRoleSettings(Role.STREAMS, streams);
   }
 }

@@ -1,110 +1,90 @@
 package io.adaptrec.infra;
 
-import io.adaptrec.avro.HistoryEntry;
-import io.adaptrec.avro.UserState;
+import io.adaptrec.worker.cli.ModelOptions;
+import io.adaptrec.worker.cli.TrainCommand;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.eval.Protocol;
-import io.adaptrec.worker.model.AdaptRec;
-import io.adaptrec.worker.eval.Split;
-import io.adaptrec.worker.model.Demonstration;
-import io.adaptrec.worker.model.RecLMConfig;
-import io.adaptrec.worker.model.RecLMSystem;
-import io.adaptrec.worker.model.TrainConfig;
-import io.adaptrec.worker.selection.DemoSelector;
-import io.adaptrec.worker.selection.Strategy;
+import io.adaptrec.worker.model.AdapterStore;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-import java.util.Set;
-import java.util.function.Function;
-import java.util.stream.Collectors;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
- * The model part of the demo: trains RecLM (the worker's {@link RecLMSystem}: stage A sequence
- * pre-training, stage B prompts, stage C LoRA with self-adaptive selection) on the same dataset,
- * then recommends for the sample user from the history the <em>streams role</em> produced,
- * showing the demonstrations the model picked (stage 2) and the ranked candidates (stage 3).
- * The schedule is demo-sized; {@code adaptrec train} / {@code eval} give the real numbers.
+ * The demo's base model: RecLM trained with {@code adaptrec train}'s defaults on the earliest part
+ * of the timeline only (the live part stays unseen), cached under {@code ~/.cache/adaptrec/models}
+ * (or {@code $ADAPTREC_CACHE}) by a key of the data and the training settings, so a second demo
+ * starts at once. The model is written to a temporary directory and moved into place when complete:
+ * an interrupted training never leaves a half-written model in the cache.
  */
 final class DemoModel {
-  /** Candidates ranked for the sample user, as in the paper's protocol (20 = 1 list the model must order). */
-  static final int CANDIDATES = 20;
-  static final int M = 5;
-
-  /** What the model said about one user. */
-  record Recommendation(long userId, List<Long> history, List<Demonstration> demonstrations, List<Long> ranked,
-      Map<Long, Float> scores, double trainSeconds) {}
+  static final String ADAPTER_VERSION = "v1";
 
   private DemoModel() {}
 
-  /**
-   * @param epochs stage A, B and C epochs
-   * @param promptsPerUser prompts per user and epoch in stages B and C (their cost is linear in it)
-   */
-  static Recommendation trainAndRecommend(Dataset dataset, UserState state, int[] epochs, int promptsPerUser, long seed,
-      PrintWriter log) {
-    // never download natives; two intra-op threads on the team's two-core machines (same as the worker's CLI)
-    System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
-    System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "2"));
-    Split split = Split.create(dataset, Protocol.LOO);
-    TrainConfig d = TrainConfig.defaults();
-    TrainConfig tc = d.withSeed((int) seed).withEpochs(epochs[0], epochs[1], epochs[2], 0).withM(M)
-        .withLoss(d.candWeight(), d.lmWeight(), promptsPerUser);
-    long t0 = System.nanoTime();
-    try (RecLMSystem sys = RecLMSystem.train(split.trainingData(seed), RecLMConfig.small(), tc, line -> {
-      log.println("  " + line);
+  /** {@code $ADAPTREC_CACHE/models}, else {@code ~/.cache/adaptrec/models}. */
+  static Path defaultCache() {
+    String env = System.getenv("ADAPTREC_CACHE");
+    Path root = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "adaptrec");
+    return root.resolve("models");
+  }
+
+  /** The cached model of {@code data}'s earliest {@code pastFraction}, trained first when missing. */
+  static Path ensure(Dataset data, double pastFraction, Path cache, PrintWriter log) throws IOException {
+    ModelOptions opts = ModelOptions.defaults();
+    Path dir = cache.resolve(key(data, pastFraction, opts));
+    if (Files.isRegularFile(dir.resolve("adapters").resolve("CURRENT"))) {
+      log.println("Base model: cached at " + dir);
       log.flush();
-    })) {
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      long user = state.getUserId();
-      long[] history = state.getHistory().stream().mapToLong(HistoryEntry::getItemId).toArray();
-      long[] candidates = unseenCandidates(dataset, user, seed);
-      AdaptRec.Recommendation rec = sys.recommend(List.of(new AdaptRec.Query(user, history, candidates)),
-          Strategy.ADAPTIVE, M).get(0);
-      List<Demonstration> demos = rec.demonstrations().stream().map(DemoSelector.Selected::demonstration).toList();
-      float[] scores = rec.scores();
-      Map<Long, Float> byItem = new java.util.HashMap<>();
-      for (int i = 0; i < candidates.length; i++) {
-        byItem.put(candidates[i], scores[i]);
+      return dir;
+    }
+    Files.createDirectories(cache);
+    Path tmp = Files.createTempDirectory(cache, ".training-");
+    try {
+      log.printf("Base model: training RecLM on the earliest %.0f %% of %s (adaptrec train's schedule; cached for the next run"
+          + " at %s) ...%n", 100 * pastFraction, data.name(), dir);
+      log.flush();
+      double secs = TrainCommand.trainAndSave(data, Protocol.LOO, pastFraction, opts, tmp, ADAPTER_VERSION, line -> {
+        log.println("  " + line);
+        log.flush();
+      });
+      try {
+        Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, dir);
       }
-      List<Long> ranked = byItem.keySet().stream()
-          .sorted(Comparator.comparing((Long i) -> byItem.get(i)).reversed().thenComparing(Function.identity())).toList();
-      List<Long> hist = new ArrayList<>();
-      for (long h : history) {
-        hist.add(h);
-      }
-      return new Recommendation(user, hist, demos, ranked, byItem, seconds);
+      log.printf("Base model: trained in %.0f s%n", secs);
+      log.flush();
+      return dir;
+    } finally {
+      LocalStack.deleteRecursively(tmp);
     }
   }
 
-  /** {@value #CANDIDATES} items the user never interacted with, drawn with a fixed seed. */
-  static long[] unseenCandidates(Dataset dataset, long user, long seed) {
-    Set<Long> seen = dataset.interactions().stream().filter(e -> e.userId() == user)
-        .map(Dataset.Event::itemId).collect(Collectors.toSet());
-    List<Long> pool = dataset.items().stream().map(Dataset.Item::itemId).filter(i -> !seen.contains(i))
-        .sorted().collect(Collectors.toList());
-    java.util.Collections.shuffle(pool, new Random(seed * 31 + user));
-    return pool.stream().limit(CANDIDATES).mapToLong(Long::longValue).toArray();
-  }
-
-  static void print(PrintWriter out, Recommendation r, Map<Long, Dataset.Item> catalogue) {
-    out.printf("%nRecLM (trained in %.1f s) for user %d, from the history the streams role built:%n", r.trainSeconds(), r.userId());
-    out.println("  demonstrations the model selected (stage 2, self-adaptive, M=" + M + "):");
-    for (Demonstration d : r.demonstrations()) {
-      out.printf("    user %-6d watched %d items, then chose %s%n", d.userId(), d.watched().length, title(catalogue, d.choice()));
+  /**
+   * Dataset name, a content hash of its catalogue and interactions, the past fraction, and the model
+   * and training settings: a change to any of them trains a new model.
+   */
+  static String key(Dataset data, double pastFraction, ModelOptions opts) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(data.name()).append('|').append(pastFraction).append('|').append(opts.model()).append('|')
+        .append(opts.training(opts.seed)).append('|').append(data.items().size()).append('|');
+    long h = 1125899906842597L;
+    for (Dataset.Event e : data.interactions()) {
+      h = 31 * h + e.userId();
+      h = 31 * h + e.itemId();
+      h = 31 * h + e.eventTimeMillis();
     }
-    out.printf("  top 5 of %d unseen candidates (stage 3, scored by the model):%n", r.ranked().size());
-    for (int i = 0; i < Math.min(5, r.ranked().size()); i++) {
-      long item = r.ranked().get(i);
-      out.printf("    %d. %-48s log-prob %.3f%n", i + 1, title(catalogue, item), r.scores().get(item));
+    for (Dataset.Item it : data.items()) {
+      h = 31 * h + it.itemId();
+      h = 31 * h + it.title().hashCode();
     }
-  }
-
-  private static String title(Map<Long, Dataset.Item> catalogue, long itemId) {
-    Dataset.Item it = catalogue.get(itemId);
-    return it == null ? "item " + itemId : it.title();
+    sb.append(h);
+    String digest = AdapterStore.sha256(sb.toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+    String safeName = data.name().replaceAll("[^A-Za-z0-9._-]", "_");
+    return safeName + "-past" + Math.round(100 * pastFraction) + "-" + digest;
   }
 }

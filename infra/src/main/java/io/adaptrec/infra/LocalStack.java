@@ -298,6 +298,25 @@ public final class LocalStack implements AutoCloseable {
     return Optional.ofNullable(controller);
   }
 
+  /**
+   * Starts the trainer now, with the stack's refresh settings, unless one runs: {@code demo} starts
+   * it after its bootstrap replay, so that it learns from live traffic only (a trainer captures
+   * examples from the interactions that arrive after its own mirror caught up).
+   */
+  public synchronized RefreshLoop startTrainer() throws Exception {
+    if (closed) {
+      throw new IllegalStateException("the stack is stopped");
+    }
+    if (config.modelDir() == null) {
+      throw new IllegalStateException("the trainer needs a model (--model DIR)");
+    }
+    if (trainer == null) {
+      trainer = RefreshLoop.start(modelRoleConfig(Role.REFRESH, 0));
+      started.push(new Component("refresh role (trainer)", trainer));
+    }
+    return trainer;
+  }
+
   /** The trainer, if started (needs a model). */
   public Optional<RefreshLoop> trainer() {
     return Optional.ofNullable(trainer);
@@ -433,7 +452,8 @@ public final class LocalStack implements AutoCloseable {
     return nl < 0 ? text : text.substring(0, nl);
   }
 
-  private static void deleteRecursively(Path dir) {
+  /** Deletes {@code dir} and everything under it; problems are logged, not thrown. */
+  static void deleteRecursively(Path dir) {
     if (!Files.exists(dir)) {
       return;
     }

@@ -121,6 +121,12 @@ final class PipelineWatcher implements AutoCloseable {
     }
   }
 
+  /** Forgets the latencies seen so far (the demo measures its live phase, not the bootstrap backlog). */
+  synchronized void resetLatencies() {
+    stateLatencies.clear();
+    poolLatencies.clear();
+  }
+
   synchronized Snapshot snapshot() {
     if (failure != null) {
       throw new IllegalStateException("reading the pipeline's output failed: " + failure.getMessage(), failure);

@@ -223,7 +223,7 @@ public final class RolloutBenchmark {
     return null;
   }
 
-  private static Map<String, Object> totals(ArmTotals t) {
+  static Map<String, Object> totals(ArmTotals t) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("served", t.served());
     m.put("errors", t.errors());

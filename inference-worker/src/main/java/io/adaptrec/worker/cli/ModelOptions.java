@@ -7,25 +7,25 @@ import picocli.CommandLine.Option;
 /** Model size and training schedule options shared by {@code train} and {@code eval}. */
 public final class ModelOptions {
 
-    @Option(names = "--d-model", defaultValue = "64", description = "Transformer width (default: ${DEFAULT-VALUE}).")
-    int dModel;
+    @Option(names = "--d-model", description = "Transformer width (default: ${DEFAULT-VALUE}).")
+    int dModel = 64;
 
-    @Option(names = "--layers", defaultValue = "2", description = "Transformer blocks (default: ${DEFAULT-VALUE}).")
-    int layers;
+    @Option(names = "--layers", description = "Transformer blocks (default: ${DEFAULT-VALUE}).")
+    int layers = 2;
 
-    @Option(names = "--heads", defaultValue = "2", description = "Attention heads (default: ${DEFAULT-VALUE}).")
-    int heads;
+    @Option(names = "--heads", description = "Attention heads (default: ${DEFAULT-VALUE}).")
+    int heads = 2;
 
-    @Option(names = "--lora-rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
-    int loraRank;
+    @Option(names = "--lora-rank", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
+    int loraRank = 8;
 
     @Option(names = "--epochs", split = ",", paramLabel = "A,B,C,S",
             description = "Epochs of stage A (sequence LM), B (prompts), C (LoRA) and the SASRec baseline "
                     + "(default: the TrainConfig defaults).")
     int[] epochs;
 
-    @Option(names = "--train-seed", defaultValue = "42", description = "Training seed (default: ${DEFAULT-VALUE}).")
-    int seed;
+    @Option(names = "--train-seed", description = "Training seed (default: ${DEFAULT-VALUE}).")
+    public int seed = 42;
 
     @Option(names = "--dropout", description = "Dropout on attention and residual branches while training "
             + "(default: the RecLMConfig default).")
@@ -43,16 +43,21 @@ public final class ModelOptions {
             + "(default: the TrainConfig default).")
     Float weightDecay;
 
-    @Option(names = "--m", defaultValue = "5", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
-    int m;
+    @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
+    int m = 5;
 
-    RecLMConfig model() {
+    /** The options as {@code train} uses them when none is given. */
+    public static ModelOptions defaults() {
+        return new ModelOptions();
+    }
+
+    public RecLMConfig model() {
         RecLMConfig d = RecLMConfig.small();
         float p = dropout != null ? dropout : d.dropout();
         return new RecLMConfig(dModel, heads, layers, d.maxLen(), p, true, loraRank, 2f * loraRank, false);
     }
 
-    TrainConfig training(long seedOverride) {
+    public TrainConfig training(long seedOverride) {
         TrainConfig t = TrainConfig.defaults().withSeed((int) seedOverride).withM(m);
         if (epochs != null) {
             if (epochs.length != 4) {

@@ -7,6 +7,7 @@ import io.adaptrec.worker.eval.Split;
 import io.adaptrec.worker.eval.TrainingData;
 import io.adaptrec.worker.model.RecLMSystem;
 import io.adaptrec.worker.model.TrainConfig;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -48,14 +49,27 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Runtime.configureDjl();
-        Dataset data = input.load(DatasetKind.parse(dataset)).dataset().earliest(pastFraction);
-        Protocol p = Protocol.parse(protocol);
+        Dataset data = input.load(DatasetKind.parse(dataset)).dataset();
+        double secs = trainAndSave(data, Protocol.parse(protocol), pastFraction, opts, out, adapterVersion,
+                System.out::println);
+        System.out.printf("trained in %.1f s; model written to %s%n", secs, out.toAbsolutePath());
+        return 0;
+    }
+
+    /**
+     * Trains RecLM on the earliest {@code pastFraction} of {@code all} (by event time) and saves the
+     * model directory the worker serves, with a {@code training.json} describing how; the one
+     * training path of {@code train} and {@code demo}. Returns the training seconds.
+     */
+    public static double trainAndSave(Dataset all, Protocol p, double pastFraction, ModelOptions opts, Path out,
+                                      String adapterVersion, java.util.function.Consumer<String> log) throws IOException {
+        Dataset data = all.earliest(pastFraction);
         Split split = Split.create(data, p);
-        System.out.println(split.summary());
+        log.accept(split.summary());
         TrainConfig tc = opts.training(opts.seed);
         TrainingData td = split.trainingData(tc.seed());
         long t0 = System.nanoTime();
-        try (RecLMSystem sys = RecLMSystem.train(td, opts.model(), tc, System.out::println)) {
+        try (RecLMSystem sys = RecLMSystem.train(td, opts.model(), tc, log)) {
             double secs = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("dataset", data.name());
@@ -66,8 +80,7 @@ public final class TrainCommand implements Callable<Integer> {
             info.put("model_config", opts.model());
             info.put("train_config", tc);
             sys.save(out, adapterVersion, info);
-            System.out.printf("trained in %.1f s; model written to %s%n", secs, out.toAbsolutePath());
+            return secs;
         }
-        return 0;
     }
 }

@@ -486,7 +486,17 @@ public final class RecLMTrainer {
                 }
                 gc.backward(l);
             }
-            safeStep(tr, lm);
+            try {
+                safeStep(tr, lm);
+            } catch (NonFiniteException e) {
+                // what the batch looked like, so that a failing round can be told apart from the ones that train
+                int truncated = (int) prompts.stream().filter(p -> p.tokens().length > t).count();
+                throw new NonFiniteException(e.getMessage() + String.format(" (batch of %d prompts, %d-%d tokens, window %d,"
+                        + " %d truncated, %d LM targets, loss %.4f)", n,
+                        prompts.stream().mapToInt(p -> p.tokens().length).min().orElse(0),
+                        prompts.stream().mapToInt(p -> p.tokens().length).max().orElse(0), t, truncated,
+                        lmPos.size(), loss));
+            }
             return loss;
         }
     }

@@ -6,6 +6,7 @@ import io.adaptrec.avro.Item;
 import io.adaptrec.avro.Neighbour;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
+import io.adaptrec.schemas.LatencyHistogram;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.nio.ByteBuffer;
@@ -55,6 +56,16 @@ public final class StateMirror implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StateMirror.class);
     /** Header the pools job puts on every pool record: the per-user pool version (8-byte long). */
     static final String HEADER_POOL_VERSION = "adaptrec.pool.version";
+    /** Header the pools job puts on every pool record: when its source user-state change was produced (epoch ms, text). */
+    static final String HEADER_SOURCE_PRODUCED_AT = "adaptrec.source-produced-at";
+
+    /** Which freshness a {@link #freshness} histogram measures. */
+    public enum Freshness {
+        /** Interaction sent → the user's new history applied here (every later response reflects it). */
+        USER_STATE,
+        /** Interaction sent → a pool recomputed from it applied here. */
+        POOL
+    }
 
     /** A user's sliding history as of the latest {@code user-state}: items and event times, oldest first. */
     public record History(long[] items, long[] times, String embeddingVersion) {
@@ -87,6 +98,8 @@ public final class StateMirror implements AutoCloseable {
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong undecodable = new AtomicLong();
     private final AtomicLong lag = new AtomicLong(-1);
+    private final Map<Freshness, LatencyHistogram> freshness = new java.util.EnumMap<>(Map.of(
+            Freshness.USER_STATE, new LatencyHistogram(), Freshness.POOL, new LatencyHistogram()));
     private volatile Throwable failure;
     private volatile InteractionListener listener;
 
@@ -205,6 +218,8 @@ public final class StateMirror implements AutoCloseable {
                 }
                 users.putHistory(user, new History(it, ts, s.getEmbeddingVersion()));
                 recent.touch(user);
+                // Streams keeps the interaction's record timestamp (the producer's send time) on the state it causes
+                fresh(Freshness.USER_STATE, r.timestamp());
             } else if (t.equals(topics.userPools().name())) {
                 long user = topics.userPools().keySerde().deserializer().deserialize(t, r.key());
                 if (r.value() == null) {
@@ -220,6 +235,10 @@ public final class StateMirror implements AutoCloseable {
                     sims[i] = ns.get(i).getSimilarity();
                 }
                 users.putPool(user, new Pool(ids, sims, p.getVersion(), poolVersion(p, r)));
+                Header produced = r.headers().lastHeader(HEADER_SOURCE_PRODUCED_AT);
+                if (produced != null) {
+                    fresh(Freshness.POOL, Long.parseLong(new String(produced.value(), java.nio.charset.StandardCharsets.UTF_8)));
+                }
             } else if (t.equals(topics.interactions().name())) {
                 if (r.value() == null) {
                     return;
@@ -242,6 +261,30 @@ public final class StateMirror implements AutoCloseable {
                 log.warn("state mirror: skipping undecodable record {}-{}@{}: {}", t, r.partition(), r.offset(),
                         e.getMessage());
             }
+        }
+    }
+
+    /** Once caught up (live records only, not the backlog read at start): now minus the source interaction's send time. */
+    private void fresh(Freshness f, long sentAtMillis) {
+        if (!ready.get() || sentAtMillis <= 0) {
+            return;
+        }
+        long micros = Math.max(0, System.currentTimeMillis() - sentAtMillis) * 1000;
+        LatencyHistogram h = freshness.get(f);
+        synchronized (h) {
+            h.record(micros);
+        }
+    }
+
+    /**
+     * A copy of the freshness histogram {@code f} (microseconds) over the records applied since the
+     * mirror caught up: how long after an interaction was sent this worker could serve from it.
+     * Valid when producers stamp records with their send time (Kafka's default CreateTime).
+     */
+    public LatencyHistogram freshness(Freshness f) {
+        LatencyHistogram h = freshness.get(f);
+        synchronized (h) {
+            return new LatencyHistogram().add(h);
         }
     }
 

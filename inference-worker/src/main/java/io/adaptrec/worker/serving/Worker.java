@@ -60,6 +60,12 @@ public final class Worker implements AutoCloseable {
         metrics.gauge("adaptrec.worker.state.lag", "user-state/user-pools/interactions/items records not yet mirrored",
                 mirror::lag);
         metrics.gauge("adaptrec.worker.state.users", "users in the local mirror", mirror::users);
+        for (StateMirror.Freshness f : StateMirror.Freshness.values()) {
+            String n = f.name().toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+            metrics.gauge("adaptrec.worker.freshness." + n + ".p99.ms", "interaction sent -> " + n
+                    + " applied in this worker's mirror, p99 since it caught up (ms, within one 19 % bucket)",
+                    () -> mirror.freshness(f).quantileMicros(0.99) / 1000.0);
+        }
         metrics.gauge("adaptrec.worker.state.undecodable", "mirrored records skipped as undecodable", mirror::undecodable);
         metrics.gauge("adaptrec.worker.selection.cache.hit.rate", "stage-2 selection cache hit rate since start",
                 () -> selector.cacheStats().hitRate());
