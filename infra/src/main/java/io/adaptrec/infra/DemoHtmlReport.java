@@ -23,7 +23,7 @@ final class DemoHtmlReport {
   private static final String[] PALETTE = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
   private static final String BASELINE = "#7f7f7f";
   private static final int W = 760, H = 330, ML = 72, MR = 24, MT = 62, MB = 48;
-  private static final String CSS = "body{font:14px/1.4 system-ui,sans-serif;max-width:800px;margin:2em auto;color:#222}"
+  private static final String CSS = "body{font:14px/1.4 system-ui,sans-serif;max-width:800px;margin:2em auto;color:#222}.note{color:#555;font-style:italic}"
       + "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
       + "text-align:left;vertical-align:top}th{background:#f3f3f3}figure{margin:1em 0 2em}figcaption{color:#555;"
       + "font-size:13px}svg{background:#fff;border:1px solid #ddd}svg text{font:11px system-ui,sans-serif;fill:#333}"
@@ -286,7 +286,11 @@ final class DemoHtmlReport {
       boundary = finite(b) && b > 0 ? b : boundary;
     }
     if (pts.isEmpty()) {
-      return noData(title, experimentCaption(), "no statistic with a time in the report");
+      // e.g. an adapter rejected before any traffic: its decisions say why, a chart would be empty
+      String actions = rows.stream().map(m -> String.valueOf(m.get("action"))).distinct()
+          .reduce((a, b) -> a + ", " + b).orElse("none");
+      return "<p class=\"note\">" + esc("Experiment " + name + ": no traffic, so no statistic (decisions: " + actions
+          + "; see the decisions table).") + "</p>\n";
     }
     pts.sort(Comparator.comparingDouble(p -> p[0]));
     double lo = pts.stream().mapToDouble(p -> p[1]).min().orElse(1), hi = pts.stream().mapToDouble(p -> p[1]).max().orElse(1);

@@ -174,6 +174,7 @@ final class LiveDemo {
         markSent(e);
       }
       watcher.resetLatencies();
+      worker.mirror().resetFreshness();
 
       liveStartNanos = System.nanoTime();
       String drillVersion = livePhase(live, worker, controller, trainer);
@@ -234,6 +235,7 @@ final class LiveDemo {
       report.put("series", series);
     }
     report.put("seconds", (System.nanoTime() - t0) / 1e9);
+    report.put("duration_s", report.get("seconds"));
     return report;
   }
 

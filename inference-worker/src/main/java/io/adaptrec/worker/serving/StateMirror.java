@@ -98,7 +98,7 @@ public final class StateMirror implements AutoCloseable {
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong undecodable = new AtomicLong();
     private final AtomicLong lag = new AtomicLong(-1);
-    private final Map<Freshness, LatencyHistogram> freshness = new java.util.EnumMap<>(Map.of(
+    private final Map<Freshness, LatencyHistogram> freshness = new ConcurrentHashMap<>(Map.of(
             Freshness.USER_STATE, new LatencyHistogram(), Freshness.POOL, new LatencyHistogram()));
     private volatile Throwable failure;
     private volatile InteractionListener listener;
@@ -285,6 +285,19 @@ public final class StateMirror implements AutoCloseable {
         LatencyHistogram h = freshness.get(f);
         synchronized (h) {
             return new LatencyHistogram().add(h);
+        }
+    }
+
+    /**
+     * Starts the freshness histograms afresh, e.g. after a bulk load whose backlog would otherwise
+     * dominate them (the mirror is "caught up" as soon as it reaches the offsets it found at start).
+     */
+    public void resetFreshness() {
+        for (Freshness f : Freshness.values()) {
+            LatencyHistogram h = freshness.get(f);
+            synchronized (h) {
+                freshness.put(f, new LatencyHistogram());
+            }
         }
     }
 

@@ -268,6 +268,11 @@ public final class RefreshLoop implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Throwable e) {
+            if (!running.get()) {
+                // close() interrupted a round (e.g. while it published): a shutdown, not a failure
+                log.info("trainer stopped during a round: {}", e.toString());
+                return;
+            }
             failure = e;
             log.error("trainer stopped", e);
         }
