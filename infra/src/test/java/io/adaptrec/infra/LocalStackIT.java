@@ -41,7 +41,7 @@ class LocalStackIT {
     URI rest = stack.flinkRestAddress();
     try {
       assertThat(stack.temporaryDataDir()).isTrue();
-      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL);
+      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL, Role.DASHBOARD);
       assertThat(stack.worker()).as("no --model: no worker").isEmpty();
       assertThat(stack.describe()).contains("worker   not started: no model");
       assertThat(stack.problems()).isEmpty();
