@@ -158,7 +158,7 @@ public final class Dashboard implements AutoCloseable {
       in.add(m);
     });
     Map<String, Object> feedLag = new LinkedHashMap<>();
-    feedLag.put("name", "dashboard feed (records behind its start)");
+    feedLag.put("name", "dashboard feed (backlog of its catch-up)");
     @SuppressWarnings("unchecked")
     Map<String, Object> f = (Map<String, Object>) o.get("feed");
     feedLag.put("lag", f.get("behindAtStart"));

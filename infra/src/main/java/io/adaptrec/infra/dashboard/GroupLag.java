@@ -35,7 +35,8 @@ final class GroupLag implements AutoCloseable {
   private final String topicPrefix;
   private final Map<String, String> roles;
   private final LongSupplier clock;
-  private long refreshedAt = Long.MIN_VALUE;
+  private boolean read;
+  private long refreshedAt;
   private Map<String, Object> last = Map.of("groups", List.of(), "error", "not read yet");
 
   /**
@@ -55,9 +56,10 @@ final class GroupLag implements AutoCloseable {
   /** {@code {"refreshedAt", "groups": [{group, role, state, lag, partitions, topics: {topic: lag}}], "error"}}. */
   synchronized Map<String, Object> get() {
     long now = clock.getAsLong();
-    if (now - refreshedAt < REFRESH.toMillis()) {
+    if (read && now - refreshedAt < REFRESH.toMillis()) {
       return last;
     }
+    read = true;
     refreshedAt = now;
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("refreshedAt", now);
@@ -78,12 +80,20 @@ final class GroupLag implements AutoCloseable {
     groups.sort(java.util.Comparator.comparing(GroupListing::groupId));
     Map<String, Map<TopicPartition, Long>> committed = new LinkedHashMap<>();
     Map<String, String> states = new HashMap<>();
+    Map<String, String> listed = new LinkedHashMap<>();
     for (GroupListing g : groups) {
       GroupType type = g.type().orElse(GroupType.CLASSIC);
-      if (type != GroupType.CLASSIC && type != GroupType.CONSUMER) {
-        continue;   // share and streams-protocol groups have other offset APIs
+      if (type == GroupType.CLASSIC || type == GroupType.CONSUMER) {   // share and streams groups: other offset APIs
+        listed.put(g.groupId(), g.groupState().map(Object::toString).orElse("UNKNOWN"));
       }
-      Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(g.groupId())
+    }
+    // a known group is asked even when not listed: a group without members (e.g. Flink's, which only
+    // commits offsets on checkpoints) may not be listed by every broker version
+    for (String known : roles.keySet()) {
+      listed.putIfAbsent(known, null);
+    }
+    for (Map.Entry<String, String> g : listed.entrySet()) {
+      Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(g.getKey())
           .partitionsToOffsetAndMetadata().get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       Map<TopicPartition, Long> mine = new HashMap<>();
       offsets.forEach((tp, om) -> {
@@ -91,9 +101,9 @@ final class GroupLag implements AutoCloseable {
           mine.put(tp, om.offset());
         }
       });
-      if (!mine.isEmpty() || roles.containsKey(g.groupId())) {
-        committed.put(g.groupId(), mine);
-        states.put(g.groupId(), g.groupState().map(Object::toString).orElse("UNKNOWN"));
+      if (!mine.isEmpty() || roles.containsKey(g.getKey())) {
+        committed.put(g.getKey(), mine);
+        states.put(g.getKey(), mine.isEmpty() ? "no committed offsets" : g.getValue() == null ? "not listed" : g.getValue());
       }
     }
     Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
