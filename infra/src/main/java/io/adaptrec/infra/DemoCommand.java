@@ -146,7 +146,7 @@ public final class DemoCommand implements Callable<Integer> {
       report = new LiveDemo(running, d, demo, out).run();
       report.put("model", model.toString());
       report.put("canary_percent", canary);
-      String dashboard = null; //TMP running.dashboardUrl().orElse(null);
+      String dashboard = running.dashboardUrl().orElse(null);
       DemoReport.print(out, report, dashboard);
       DemoHtmlReport.write(reportHtml, report);
       out.println("HTML report  " + reportHtml.toAbsolutePath());
@@ -182,7 +182,7 @@ public final class DemoCommand implements Callable<Integer> {
    * every second and logging its statistic every 5 s, outcomes emitted every second.
    */
   static StackConfig settings(StackConfig base, int refreshEvery, int canary, Map<String, String> overrides) {
-    EnumSet<Role> roles = EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.CONTROL /*TMP, Role.DASHBOARD*/);
+    EnumSet<Role> roles = EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.CONTROL, Role.DASHBOARD);
     Map<String, String> model = new java.util.LinkedHashMap<>();
     Map<String, String> streams = new java.util.LinkedHashMap<>();
     overrides.forEach((key, value) -> {

@@ -1,6 +1,8 @@
 package io.adaptrec.infra;
 
 import io.adaptrec.flink.KafkaIo;
+import io.adaptrec.infra.dashboard.Dashboard;
+import io.adaptrec.infra.dashboard.WorkerView;
 import io.adaptrec.flink.PoolsConfig;
 import io.adaptrec.flink.SimilarUserPoolsJob;
 import io.adaptrec.schemas.AvroSerdeConfig;
@@ -11,6 +13,7 @@ import io.adaptrec.schemas.TopicAdmin;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.streams.StreamsApp;
 import io.adaptrec.streams.UserStateConfig;
+import io.adaptrec.streams.outcome.OutcomeTopology;
 import io.adaptrec.worker.rollout.Controller;
 import io.adaptrec.worker.serving.ServingConfig;
 import io.adaptrec.worker.serving.Worker;
@@ -76,10 +79,11 @@ public final class LocalStack implements AutoCloseable {
   private PoolsConfig poolsConfig;
   private JobID poolsJob;
   private ServingConfig workerConfig;
-  private Worker worker;
+  private volatile Worker worker;   // read by the dashboard; replaced by restartWorker
   private Gateway gateway;
   private Controller controller;
   private RefreshLoop trainer;
+  private Dashboard dashboard;
   private boolean closed;
 
   private LocalStack(StackConfig config, Path dataDir, boolean temporaryDataDir) {
@@ -186,8 +190,45 @@ public final class LocalStack implements AutoCloseable {
       gateway = new Gateway(topics, client, Ports.HOST, port, Duration.ofSeconds(30));
       started.push(new Component("gateway role (HTTP)", gateway));
     }
+    if (config.roles().contains(Role.DASHBOARD)) {
+      // last: it shows every other role, and stops first
+      int port = Ports.choose("--dashboard-port", config.dashboardPort(), StackConfig.DEFAULT_DASHBOARD_PORT);
+      Properties client = new Properties();
+      client.setProperty("bootstrap.servers", broker.bootstrapServers());
+      dashboard = new Dashboard(topics, client, Ports.HOST, port, dashboardLocal());
+      started.push(new Component("dashboard role (HTTP)", dashboard));
+    }
     startMillis = (System.nanoTime() - startNanos) / 1_000_000;
     LOG.info("Local stack up in {} ms", startMillis);
+  }
+
+  /**
+   * What the dashboard learns in-process: the worker's adapters and mirror lag (read through
+   * {@link #worker()}, so a restarted worker is followed), and which role owns which consumer group.
+   */
+  private Dashboard.Local dashboardLocal() {
+    Map<String, String> groups = new LinkedHashMap<>();
+    if (streamsConfig != null) {
+      groups.put(streamsConfig.applicationId(), "streams: user state");
+      if (streamsConfig.outcome().enabled()) {
+        groups.put(OutcomeTopology.applicationId(streamsConfig), "streams: outcomes");
+      }
+      groups.put(io.adaptrec.streams.CatalogueCheck.applicationId(streamsConfig), "streams: catalogue check");
+    }
+    if (poolsConfig != null) {
+      groups.put(poolsConfig.groupId(), "pools: Flink job (commits on checkpoints)");
+    }
+    if (workerConfig != null) {
+      groups.put(workerConfig.groupId(), "worker: rec-requests");
+    }
+    return new Dashboard.Local(() -> worker().map(w -> {
+      io.adaptrec.worker.rollout.Router router = w.router();
+      return new WorkerView(workerConfig.instanceId(), router.production(),
+          router.experiment() == null ? null : router.experiment().getExperimentId(),
+          List.copyOf(w.model().loadedAdapters()), w.rejectedAdapters(), w.mirror().lag(), w.answered(),
+          w.notReadyReason());
+    }), groups, () -> worker().map(w -> Map.of("worker: state mirror (user-state, user-pools, interactions, items)",
+        w.mirror().lag())).orElse(Map.of()));
   }
 
   /**
@@ -327,6 +368,11 @@ public final class LocalStack implements AutoCloseable {
     return gateway == null ? Optional.empty() : Optional.of("http://" + Ports.HOST + ":" + gateway.port());
   }
 
+  /** The dashboard's base URL, if started. */
+  public Optional<String> dashboardUrl() {
+    return dashboard == null ? Optional.empty() : Optional.of(dashboard.url());
+  }
+
   /** Role applications that are configured to run here. */
   public List<Role> roles() {
     return new ArrayList<>(config.roles());
@@ -404,6 +450,10 @@ public final class LocalStack implements AutoCloseable {
     }
     if (gateway != null) {
       roles.add("gateway  POST http://" + Ports.HOST + ":" + gateway.port() + "/recommendations {\"userId\": 1, \"k\": 10}");
+    }
+    if (dashboard != null) {
+      roles.add("dashboard " + dashboard.url() + "/   (live: throughput, latency, lag, arms, adapters, dead letters; "
+          + "?user=ID looks a user up)" + (worker == null ? "; no worker: model panels say so" : ""));
     }
     lines.put("Roles running", roles.isEmpty() ? "none (broker, registry and Flink only)" : String.join("\n" + " ".repeat(28), roles));
     StringBuilder sb = new StringBuilder();

@@ -17,7 +17,9 @@ public enum Role {
   /** The trainer (inference-worker module): needs a model. */
   REFRESH("refresh", "trainer: live interactions -> LoRA fine-tuned from production -> adapters"),
   /** The rollout controller (inference-worker module): needs a model (to verify adapters). */
-  CONTROL("control", "rollout controller: adapters -> experiments; experiment-metrics -> decisions on rollouts");
+  CONTROL("control", "rollout controller: adapters -> experiments; experiment-metrics -> decisions on rollouts"),
+  /** The live dashboard (HTTP page over the topics and consumer groups); works without a model. */
+  DASHBOARD("dashboard", "live dashboard: throughput, latency, lag, arms, adapters, dead letters, user lookup");
 
   private final String cliName;
   private final String description;

@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * Typed, validated settings of the {@link LocalStack}. A null port means "the well-known default
- * (9092, 8081, 8082, 7071) if free, else any free port"; 0 means any free port; any other value
+ * (9092, 8081, 8082, 7071, 7081, 8090, 8070) if free, else any free port"; 0 means any free port; any other value
  * must be free or the start fails naming the option.
  *
  * @param kafkaPort broker client port ({@code --kafka-port})
@@ -30,6 +30,7 @@ import java.util.Set;
  * @param modelDir the model the worker serves ({@code --model}); null = no worker, no gateway
  * @param workerHttpPort the worker's health/metrics port ({@code --worker-port}, default 7081)
  * @param gatewayPort the HTTP gateway's port ({@code --gateway-port}, default 8090)
+ * @param dashboardPort the live dashboard's port ({@code --dashboard-port}, default 8070)
  * @param roleSettings extra configuration keys per role over the stack's own (e.g. the worker's
  *     {@code serving.*} keys, the pools job's {@code pool.*} keys)
  */
@@ -47,6 +48,7 @@ public record StackConfig(
     Path modelDir,
     Integer workerHttpPort,
     Integer gatewayPort,
+    Integer dashboardPort,
     Map<Role, Map<String, String>> roleSettings) {
 
   public static final int DEFAULT_KAFKA_PORT = 9092;
@@ -55,6 +57,7 @@ public record StackConfig(
   public static final int DEFAULT_STREAMS_QUERY_PORT = 7071;
   public static final int DEFAULT_WORKER_HTTP_PORT = 7081;
   public static final int DEFAULT_GATEWAY_PORT = 8090;
+  public static final int DEFAULT_DASHBOARD_PORT = 8070;
 
   public StackConfig {
     checkPort("--kafka-port", kafkaPort);
@@ -63,6 +66,7 @@ public record StackConfig(
     checkPort("--streams-query-port", streamsQueryPort);
     checkPort("--worker-port", workerHttpPort);
     checkPort("--gateway-port", gatewayPort);
+    checkPort("--dashboard-port", dashboardPort);
     if (flinkParallelism < 1 || flinkParallelism > 64) {
       throw new IllegalArgumentException("--flink-parallelism must be 1-64, got " + flinkParallelism);
     }
@@ -85,49 +89,56 @@ public record StackConfig(
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
   public static StackConfig defaults() {
     return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
-        EnumSet.allOf(Role.class), null, null, null, Map.of());
+        EnumSet.allOf(Role.class), null, null, null, null, Map.of());
   }
 
   /** Every port 0 (any free port): for tests and for several stacks on one machine. */
   public StackConfig withFreePorts() {
     return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
-        topicPrefix, roles, modelDir, 0, 0, roleSettings);
+        topicPrefix, roles, modelDir, 0, 0, 0, roleSettings);
   }
 
   public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
     return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
-        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
+        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
-        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
+        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   public StackConfig withDataDir(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   public StackConfig withTopicPrefix(String prefix) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   public StackConfig withRoles(Set<Role> newRoles) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   /** Serve {@code dir} with the worker (and the gateway in front of it). */
   public StackConfig withModel(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
   }
 
   public StackConfig withServingPorts(Integer worker, Integer gateway) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, dashboardPort, roleSettings);
+  }
+
+  /** The dashboard's port: null = 8070 if free, else any; 0 = any free port. */
+  public StackConfig withDashboardPort(Integer port) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, port,
+        roleSettings);
   }
 
   /** {@code settings} added to (and overriding) the keys {@code role} already has here. */
@@ -138,7 +149,7 @@ public record StackConfig(
     merged.putAll(settings);
     all.put(role, merged);
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, all);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, all);
   }
 
   /** The extra keys of {@code role} (empty if none). */

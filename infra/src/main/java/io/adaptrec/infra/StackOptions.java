@@ -41,9 +41,9 @@ public final class StackOptions {
       description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
   String topicPrefix;
 
-  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway,control",
+  @Option(names = "--roles", paramLabel = "ROLE", split = ",", defaultValue = "streams,pools,worker,gateway,control,dashboard",
       description = "Role applications to run: streams, pools, worker, gateway, refresh (trainer), control (rollout "
-          + "controller), or none (default: ${DEFAULT-VALUE}; all but streams and pools need --model; refresh is "
+          + "controller), dashboard (live web page), or none (default: ${DEFAULT-VALUE}; worker, gateway, refresh and control need --model; refresh is "
           + "opt-in while its known in-process crash is open, see BENCHMARKS.md).")
   List<String> roles;
 
@@ -58,6 +58,10 @@ public final class StackOptions {
   @Option(names = "--gateway-port", paramLabel = "PORT",
       description = "HTTP gateway port, POST /recommendations (default: 8090 if free, else any free port).")
   Integer gatewayPort;
+
+  @Option(names = "--dashboard-port", paramLabel = "PORT",
+      description = "Live dashboard port on 127.0.0.1 (default: 8070 if free, else any free port).")
+  Integer dashboardPort;
 
   /** The stack configuration these options describe, on top of {@code base}. */
   StackConfig toConfig(StackConfig base) {
@@ -76,6 +80,7 @@ public final class StackOptions {
         .withRoles(parsed)
         .withModel(model != null ? model : base.modelDir())
         .withServingPorts(workerPort != null ? workerPort : base.workerHttpPort(),
-            gatewayPort != null ? gatewayPort : base.gatewayPort());
+            gatewayPort != null ? gatewayPort : base.gatewayPort())
+        .withDashboardPort(dashboardPort != null ? dashboardPort : base.dashboardPort());
   }
 }

@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
     footer = {"", "Examples:",
         "  adaptrec up",
         "  adaptrec up --data-dir ./data/stack --kafka-port 19092 --flink-parallelism 4",
-        "  adaptrec up --roles none        # broker, registry and Flink only"})
+        "  adaptrec up --roles none        # broker, registry and Flink only",
+        "  adaptrec up --model /tmp/reclm --dashboard-port 8071   # the live dashboard on another port"})
 public final class UpCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -63,6 +64,7 @@ public final class UpCommand implements Callable<Integer> {
       running.gatewayUrl().ifPresent(url -> out.println("  curl -s -X POST " + url
           + "/recommendations -d '{\"userId\": 1, \"k\": 5}'"));
     }
+    running.dashboardUrl().ifPresent(url -> out.println("Watch it live: " + url + "/   (a user: " + url + "/?user=1)"));
     out.println("Point a role or client at it: bootstrap.servers=" + running.bootstrapServers()
         + "  schema.registry.url=" + running.registryUrl());
     out.println("Press Ctrl-C to stop.");

@@ -39,9 +39,10 @@ class LocalStackIT {
     Path dataDir = stack.dataDir();
     String bootstrap = stack.bootstrapServers();
     URI rest = stack.flinkRestAddress();
+    int dashboardPort = -1;
     try {
       assertThat(stack.temporaryDataDir()).isTrue();
-      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL);
+      assertThat(stack.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL, Role.DASHBOARD);
       assertThat(stack.worker()).as("no --model: no worker").isEmpty();
       assertThat(stack.describe()).contains("worker   not started: no model");
       assertThat(stack.problems()).isEmpty();
@@ -67,6 +68,18 @@ class LocalStackIT {
       assertThat(jobs.body()).contains(LocalStack.POOLS_JOB_NAME).contains("RUNNING");
       assertThat(stack.describe()).contains(bootstrap).contains(stack.registryUrl()).contains("adaptrec.user-pools");
 
+      // the dashboard runs without a model: its overview has no worker (the page then says "no worker")
+      String dashboard = stack.dashboardUrl().orElseThrow();
+      dashboardPort = URI.create(dashboard).getPort();
+      HttpResponse<String> overview = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(dashboard
+          + "/api/overview")).GET().build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(overview.statusCode()).isEqualTo(200);
+      assertThat(overview.body()).contains("\"worker\":null").contains("\"streams: user state\"");
+      HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(dashboard + "/"))
+          .GET().build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body()).contains("id=\"responses-total\"");
+
       // 'adaptrec topics' does the same for a real cluster, idempotently
       AdaptrecCliTest.Run created = AdaptrecCliTest.run("topics", "--bootstrap", bootstrap, "--topic-prefix", "other.");
       assertThat(created.exitCode()).as(created.err()).isZero();
@@ -80,6 +93,7 @@ class LocalStackIT {
     assertThat(Ports.accepts(Ports.HOST, Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1)), 500))
         .as("broker port released").isFalse();
     assertThat(Ports.accepts(Ports.HOST, rest.getPort(), 500)).as("Flink REST port released").isFalse();
+    assertThat(Ports.accepts(Ports.HOST, dashboardPort, 500)).as("dashboard port released").isFalse();
     assertThat(dataDir).as("temporary data dir deleted").doesNotExist();
   }
 

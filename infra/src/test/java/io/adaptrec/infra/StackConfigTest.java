@@ -14,18 +14,23 @@ class StackConfigTest {
   @Test
   void defaultsRunEveryRoleOnWellKnownPorts() {
     StackConfig c = StackConfig.defaults();
-    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL);
+    assertThat(c.roles()).containsExactly(Role.STREAMS, Role.POOLS, Role.WORKER, Role.GATEWAY, Role.REFRESH, Role.CONTROL, Role.DASHBOARD);
     assertThat(c.modelDir()).as("no model: worker, gateway, trainer and controller are skipped").isNull();
     assertThat(c.kafkaPort()).isNull();
     assertThat(c.flinkParallelism()).isEqualTo(2);
     assertThat(c.dataDir()).isNull();
     assertThat(c.withFreePorts().kafkaPort()).isZero();
+    assertThat(c.dashboardPort()).as("8070 if free").isNull();
+    assertThat(c.withFreePorts().dashboardPort()).isZero();
+    assertThat(c.withDashboardPort(8123).dashboardPort()).isEqualTo(8123);
+    assertThat(Role.parse("dashboard")).isEqualTo(Role.DASHBOARD);
   }
 
   @Test
   void invalidValuesNameTheirOption() {
     StackConfig d = StackConfig.defaults();
     assertThatThrownBy(() -> d.withPorts(70000, null, null, null)).hasMessageContaining("--kafka-port");
+    assertThatThrownBy(() -> d.withDashboardPort(-1)).hasMessageContaining("--dashboard-port");
     assertThatThrownBy(() -> d.withFlink(65, 1000, "hashmap")).hasMessageContaining("--flink-parallelism must be 1-64, got 65");
     assertThatThrownBy(() -> d.withFlink(2, 10, "hashmap")).hasMessageContaining("--flink-checkpoint-ms");
     assertThatThrownBy(() -> d.withFlink(2, 1000, "memory")).hasMessageContaining("--flink-state-backend must be hashmap or rocksdb");
