@@ -129,12 +129,18 @@ public final class DemoCommand implements Callable<Integer> {
     LoadResult loaded = data.load(kind);
     Dataset d = loaded.dataset();
     err.println(loaded.report().summary());
+    int live = d.interactions().size() - d.timeCut(pastFraction);
+    // free ports unless asked otherwise: a demo must not collide with a running 'adaptrec up';
+    // the whole configuration is checked before a model is trained for it
+    StackConfig config = settings(stack.toConfig(StackConfig.defaults().withFreePorts()),
+        refreshEvery > 0 ? refreshEvery : Math.max(50, live / 10), canary, overrides);
+    if (spec.commandLine().getParseResult().hasMatchedOption("--roles")) {
+      throw new IllegalArgumentException("the demo runs every role (the trainer once its bootstrap is in); drop --roles,"
+          + " or use 'adaptrec up --roles ...'");
+    }
     Path model = stack.model != null ? stack.model
         : DemoModel.ensure(d, pastFraction, modelCache != null ? modelCache : DemoModel.defaultCache(), out);
-    int live = d.interactions().size() - d.timeCut(pastFraction);
-    // free ports unless asked otherwise: a demo must not collide with a running 'adaptrec up'
-    StackConfig config = settings(stack.toConfig(StackConfig.defaults().withFreePorts()).withModel(model),
-        refreshEvery > 0 ? refreshEvery : Math.max(50, live / 10), canary, overrides);
+    config = config.withModel(model);
 
     out.println("Starting the local stack (every role) ...");
     out.flush();

@@ -102,9 +102,13 @@ class AdaptrecCliTest {
     assertThat(role.exitCode()).isEqualTo(2);
     assertThat(role.err()).contains("unknown role 'trainer'");
 
-    Run timeout = run("demo", "--dataset", "synthetic", "--timeout", "1");
-    assertThat(timeout.exitCode()).isEqualTo(2);
-    assertThat(timeout.err()).contains("--timeout must be at least 10 seconds");
+    Run duration = run("demo", "--dataset", "synthetic", "--duration", "1");
+    assertThat(duration.exitCode()).isEqualTo(2);
+    assertThat(duration.err()).contains("--duration must be at least 5 seconds");
+
+    Run set = run("demo", "--dataset", "synthetic", "--set", "kafka.acks=0");
+    assertThat(set.exitCode()).isEqualTo(2);
+    assertThat(set.err()).contains("--set kafka.acks");
   }
 
   @Test
