@@ -116,6 +116,7 @@ final class LiveDemo {
   private final LatencyHistogram workerLatency = new LatencyHistogram();
   private final List<Map<String, Object>> hrSeries = new ArrayList<>();
   private final Map<String, Long> errorsByStatus = new TreeMap<>();
+  private final Map<String, Long> byPath = new TreeMap<>();
   private final List<String> errorSamples = new ArrayList<>();
   private long responses;
   private long unanswered;
@@ -203,6 +204,7 @@ final class LiveDemo {
       report.put("errors_by_status", new TreeMap<>(errorsByStatus));
       report.put("error_samples", List.copyOf(errorSamples));
       report.put("candidates_generated", generated);
+      report.put("responses_by_path", new TreeMap<>(byPath));
       report.put("dead_letters", deadLetters());
       Map<String, Object> hr = new LinkedHashMap<>();
       Map<String, Object> ndcg = new LinkedHashMap<>();
@@ -372,6 +374,7 @@ final class LiveDemo {
       return;
     }
     responses++;
+    byPath.merge(r.getStatus() + " " + (r.getPath().isEmpty() ? "?" : r.getPath()), 1L, Long::sum);
     if (r.getCandidatesGenerated()) {
       generated++;
     }
@@ -543,11 +546,15 @@ final class LiveDemo {
     stages.put(FRESH_WORKER_STATE, worker.mirror().freshness(StateMirror.Freshness.USER_STATE));
     stages.put(FRESH_WORKER_POOL, worker.mirror().freshness(StateMirror.Freshness.POOL));
     Map<String, Object> out = new LinkedHashMap<>();
+    // the topic stages are exact (nearest rank over every record); the worker's are histogram bucket bounds
+    Map<String, long[]> exact = Map.of(FRESH_STATE, s.stateLatenciesMs(), FRESH_POOL, s.poolLatenciesMs());
     stages.forEach((name, h) -> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("n", h.count());
-      m.put("p50_ms", h.quantileMicros(0.5) / 1000.0);
-      m.put("p99_ms", h.quantileMicros(0.99) / 1000.0);
+      long[] raw = exact.get(name);
+      m.put("p50_ms", raw != null ? (double) Math.max(0, PipelineWatcher.percentile(raw, 0.5)) : h.quantileMicros(0.5) / 1000.0);
+      m.put("p99_ms", raw != null ? (double) Math.max(0, PipelineWatcher.percentile(raw, 0.99)) : h.quantileMicros(0.99) / 1000.0);
+      m.put("exact", raw != null);
       out.put(name, m);
       series.put(name, histogramJson(h));
     });
