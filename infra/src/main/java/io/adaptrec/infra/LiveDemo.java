@@ -632,19 +632,7 @@ final class LiveDemo {
     report.put("adapters_published", fromTrainer);
     report.put("adapters_rejected", rejected);
     report.put("drill_adapter", drillVersion);
-    List<Map<String, Object>> rounds = new ArrayList<>();
-    for (RefreshLoop.Round r : trainer.rounds()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("round", r.number());
-      m.put("examples", r.examples());
-      m.put("production_hr1", r.productionHr1());
-      m.put("candidate", r.candidate());
-      m.put("candidate_hr1", r.candidateHr1());
-      m.put("published", r.published());
-      m.put("reason", r.reason());
-      m.put("seconds", r.seconds());
-      rounds.add(m);
-    }
+    List<Map<String, Object>> rounds = trainer.rounds().stream().map(RolloutBenchmark::roundJson).toList();
     report.put("trainer_rounds", rounds);
     report.put("trainer_aborted_rounds", trainer.abortedRounds());
   }

@@ -172,23 +172,7 @@ public final class RolloutBenchmark {
         "hit_at_1", c[0] == 0 ? 0.0 : c[1] / (double) c[0])));
     report.put("client_arms", arms);
     report.put("publish_to_serving_ms", publishToServing);
-    List<Map<String, Object>> rounds = new ArrayList<>();
-    for (RefreshLoop.Round r : trainer.rounds()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("round", r.number());
-      m.put("examples", r.examples());
-      m.put("train", r.train());
-      m.put("held_out", r.heldOut());
-      m.put("production", r.production());
-      m.put("production_hr1", r.productionHr1());
-      m.put("production_ndcg5", r.productionNdcg5());
-      m.put("candidate", r.candidate());
-      m.put("candidate_hr1", r.candidateHr1());
-      m.put("candidate_ndcg5", r.candidateNdcg5());
-      m.put("published", r.published());
-      m.put("seconds", r.seconds());
-      rounds.add(m);
-    }
+    List<Map<String, Object>> rounds = trainer.rounds().stream().map(RolloutBenchmark::roundJson).toList();
     report.put("trainer_rounds", rounds);
     report.put("trainer_skipped_interactions", trainer.skipped());
     List<Map<String, Object>> experiments = new ArrayList<>();
@@ -211,6 +195,25 @@ public final class RolloutBenchmark {
     progress("done in %.0f s: %s %s; trainer rounds %d; publication -> serving %d ms", (done - t0) / 1e9, exp,
         decided == null ? "undecided" : decided, rounds.size(), publishToServing);
     return report;
+  }
+
+  /** One trainer round as a JSON object (the benchmark's and the demo's reports). */
+  static Map<String, Object> roundJson(RefreshLoop.Round r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("round", r.number());
+    m.put("examples", r.examples());
+    m.put("train", r.train());
+    m.put("held_out", r.heldOut());
+    m.put("production", r.production());
+    m.put("production_hr1", r.productionHr1());
+    m.put("production_ndcg5", r.productionNdcg5());
+    m.put("candidate", r.candidate());
+    m.put("candidate_hr1", r.candidateHr1());
+    m.put("candidate_ndcg5", r.candidateNdcg5());
+    m.put("published", r.published());
+    m.put("reason", r.reason());
+    m.put("seconds", r.seconds());
+    return m;
   }
 
   /** The final decision's action on {@code exp}, or null while it runs. */

@@ -10,11 +10,6 @@ import io.adaptrec.client.RecClient;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.data.SyntheticConfig;
 import io.adaptrec.worker.data.SyntheticGenerator;
-import io.adaptrec.worker.eval.Protocol;
-import io.adaptrec.worker.eval.Split;
-import io.adaptrec.worker.model.RecLMConfig;
-import io.adaptrec.worker.model.RecLMSystem;
-import io.adaptrec.worker.model.TrainConfig;
 import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -52,12 +47,7 @@ class DashboardIT {
   void thePageShowsTheRunningSystemInAHeadlessBrowser() throws Exception {
     String chromium = chromium();
     Dataset data = new SyntheticGenerator(SyntheticConfig.defaults().withSeed(5).withSize(60, 50, 8, 20)).dataset();
-    Path model = tmp.resolve("model");
-    TrainConfig tc = new TrainConfig(3, 2, 20, 1, 1, 2, 16, 3e-3f, 3e-3f, 3, 10, 9, 1f, 0.3f, 0);
-    try (RecLMSystem sys = RecLMSystem.train(Split.create(data, Protocol.LOO).trainingData(1),
-        new RecLMConfig(16, 1, 1, 256, 0f, true, 4, 8f, false), tc, s -> { })) {
-      sys.save(model, "v1", Map.of());
-    }
+    Path model = TinyModel.train(data, tmp.resolve("model"));
     StackConfig config = StackConfig.defaults().withFreePorts().withModel(model)
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.CONTROL, Role.DASHBOARD))
         .withRoleSettings(Role.WORKER, Map.of("serving.prewarm.users", "0"));

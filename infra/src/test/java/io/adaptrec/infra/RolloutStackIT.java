@@ -10,11 +10,6 @@ import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.data.SyntheticConfig;
 import io.adaptrec.worker.data.SyntheticGenerator;
-import io.adaptrec.worker.eval.Protocol;
-import io.adaptrec.worker.eval.Split;
-import io.adaptrec.worker.model.RecLMConfig;
-import io.adaptrec.worker.model.RecLMSystem;
-import io.adaptrec.worker.model.TrainConfig;
 import io.adaptrec.worker.rollout.Controller;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -46,12 +41,7 @@ class RolloutStackIT {
     // the live quarter of this synthetic set holds only ~17 users: up to 3 outcomes each count here
     // (production default 1; the cap itself is tested in OutcomeTopologyTest)
     Dataset past = all.earliest(0.75);
-    Path model = tmp.resolve("model");
-    TrainConfig tc = new TrainConfig(3, 2, 20, 1, 1, 2, 16, 3e-3f, 3e-3f, 3, 10, 9, 1f, 0.3f, 0);
-    try (RecLMSystem sys = RecLMSystem.train(Split.create(past, Protocol.LOO).trainingData(1),
-        new RecLMConfig(16, 1, 1, 256, 0f, true, 4, 8f, false), tc, s -> { })) {
-      sys.save(model, "v1", Map.of());
-    }
+    Path model = TinyModel.train(past, tmp.resolve("model"));
     StackConfig config = RolloutBenchCommand.settings(StackConfig.defaults().withFreePorts().withModel(model), 300, 50, 5, 10)
         .withRoleSettings(Role.REFRESH, Map.of("refresh.epochs", "1", "refresh.max-regression", "1"))
         .withRoleSettings(Role.WORKER, Map.of("serving.prewarm.users", "0"))
