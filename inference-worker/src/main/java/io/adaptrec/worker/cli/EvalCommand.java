@@ -99,6 +99,15 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--stage", defaultValue = "test", description = "test | validation (default: ${DEFAULT-VALUE}).")
     String stage;
 
+    @Option(names = "--time-safe", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Time-safe evaluation (default): a query's pools, demonstrations and popularity use only "
+                    + "other users' interactions before its target's time, as the live system can; --no-time-safe uses "
+                    + "whole training sequences (the earlier behaviour, for comparison).")
+    boolean timeSafe;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--no-progress", description = "Hide the progress bar.")
     boolean noProgress;
 
@@ -136,19 +145,22 @@ public final class EvalCommand implements Callable<Integer> {
         }
         long started = System.nanoTime();
         for (Protocol p : protocols) {
-            Split split = Split.create(data, p);
+            Split split = Split.create(data, p).withTimeSafety(timeSafe);
+            if (model != null) {
+                checkModelFits(model, p);
+            }
             Map<String, RecommenderFactory> factories = new LinkedHashMap<>();
             if (!reclm.isEmpty()) {
                 factories.put("reclm", (td, seed) -> {
                     RecLMSystem sys = model != null
-                            ? RecLMSystem.load(model, td, opts.training(seed).historyLen())
-                            : RecLMSystem.train(td, opts.model(), opts.training(seed), System.err::println);
+                            ? RecLMSystem.load(model, td, opts.training(trainSeed(seed)).historyLen())
+                            : RecLMSystem.train(td, opts.model(), opts.training(trainSeed(seed)), System.err::println);
                     return sys.recommenders(reclm);
                 });
             }
             if (variants.contains("sasrec")) {
                 factories.put("sasrec", (td, seed) -> List.<Recommender>of(
-                        SasRec.train(td, opts.model(), opts.training(seed), System.err::println)));
+                        SasRec.train(td, opts.model(), opts.training(trainSeed(seed)), System.err::println)));
             }
             if (variants.contains(PopularRecommender.NAME)) {
                 factories.put(PopularRecommender.NAME, PopularRecommender.factory());
@@ -162,6 +174,37 @@ public final class EvalCommand implements Callable<Integer> {
         }
         System.out.printf("eval finished in %.1f s%n", (System.nanoTime() - started) / 1e9);
         return 0;
+    }
+
+    /**
+     * The training seed of evaluation seed {@code seed}: the seed itself unless {@code --train-seed S}
+     * was given, then S for the first and S + k for the (k+1)-th retraining.
+     */
+    long trainSeed(long seed) {
+        boolean given = spec != null && spec.commandLine().getParseResult() != null
+                && spec.commandLine().getParseResult().hasMatchedOption("--train-seed");
+        return given ? opts.seed + seed - 1 : seed;
+    }
+
+    /**
+     * Refuses a model trained for another protocol or on part of the data: its training may have seen
+     * this split's test users or targets (a loo model has seen llara's test users).
+     */
+    static void checkModelFits(Path model, Protocol p) throws java.io.IOException {
+        Path info = model.resolve(RecLMSystem.TRAINING_JSON);
+        if (!java.nio.file.Files.isRegularFile(info)) {
+            throw new IllegalArgumentException("--model " + model + " has no " + RecLMSystem.TRAINING_JSON
+                    + ": cannot tell which split it was trained on; train it with 'adaptrec train --protocol "
+                    + p.cliName() + "'");
+        }
+        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(info.toFile());
+        String trained = tree.path("protocol").asText("");
+        double past = tree.path("past_fraction").asDouble(1);
+        if (!trained.equals(p.cliName()) || past != 1) {
+            throw new IllegalArgumentException("--model " + model + " was trained for protocol '" + trained + "'"
+                    + (past != 1 ? " on the earliest " + past + " of the data" : "") + ", not for this evaluation's '"
+                    + p.cliName() + "' split on all of it: its training may have seen this split's test users or targets");
+        }
     }
 
     static Path withSuffix(Path file, String suffix) {

@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Long> seeds, int testUsers,
         int trainUsers, long trainInteractions, int candidates, double trainSeconds, double evalSeconds,
-        List<VariantResult> variants, Map<String, Object> machine, String createdAt) {
+        List<VariantResult> variants, Map<String, Object> machine, String createdAt, boolean timeSafe) {
 
     public static final String HR1 = "hr@1";
     public static final String NDCG5 = "ndcg@5";
@@ -103,6 +103,7 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
         root.put("train_users", trainUsers);
         root.put("train_interactions", trainInteractions);
         root.put("candidates", candidates);
+        root.put("time_safe", timeSafe);
         root.put("train_seconds", round(trainSeconds));
         root.put("eval_seconds", round(evalSeconds));
         Map<String, Object> vs = new LinkedHashMap<>();
@@ -147,8 +148,9 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
     public String table() {
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "%s / %s / %s: %d users evaluated, %d seeds %s, %d candidates; "
-                + "training %d users / %d interactions%n", dataset, protocol.cliName(), stage.cliName(), testUsers,
-                seeds.size(), seeds, candidates, trainUsers, trainInteractions));
+                + "training %d users / %d interactions; %s%n", dataset, protocol.cliName(), stage.cliName(), testUsers,
+                seeds.size(), seeds, candidates, trainUsers, trainInteractions,
+                timeSafe ? "time-safe (nothing of other users from a query's moment on)" : "NOT time-safe (--no-time-safe)"));
         int nameWidth = Math.max(8, variants.stream().mapToInt(v -> v.name().length()).max().orElse(0));
         String[] headers = {"HR@1", "NDCG@5", "NDCG@20", "ValidRatio", "HR@10 full", "NDCG@10 full"};
         s.append(String.format(Locale.ROOT, "%-" + nameWidth + "s", "variant"));

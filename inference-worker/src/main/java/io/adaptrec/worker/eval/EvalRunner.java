@@ -119,7 +119,8 @@ public final class EvalRunner {
                 trainNanos.getOrDefault(t.factory, 0.0) / 1e9 / runs, t.evalNanos / 1e9)));
         EvalReport report = new EvalReport(split.dataset(), split.protocol(), config.stage(), config.seeds(),
                 holdouts.size(), split.training().size(), split.trainingInteractions(), split.config().candidates(),
-                trainSeconds, totalSeconds - trainSeconds, variants, Machine.describe(), Instant.now().toString());
+                trainSeconds, totalSeconds - trainSeconds, variants, Machine.describe(), Instant.now().toString(),
+                split.timeSafe());
         out.print(report.table());
         return report;
     }

@@ -40,6 +40,7 @@ public final class Split {
     private final int users;
     private final int droppedShort;
     private final int droppedNoNegatives;
+    private boolean timeSafe = true;
 
     private Split(String dataset, Protocol protocol, ProtocolConfig config, List<Dataset.Item> catalogue,
             Map<Long, UserSequence> training, List<Holdout> validation, List<Holdout> test, int users,
@@ -128,13 +129,34 @@ public final class Split {
                 seenBefore);
     }
 
+    /**
+     * This split with its queries time-safe (the default: each query carries its target's time, and
+     * recommenders use nothing of other users from that moment on) or not ({@code false}: queries carry
+     * no moment, so pools, demonstrations and popularity see whole training sequences, the behaviour
+     * before time-safety, for comparison only).
+     */
+    public Split withTimeSafety(boolean on) {
+        Split copy = new Split(dataset, protocol, config, catalogue, training, validation, test, users, droppedShort,
+                droppedNoNegatives);
+        copy.timeSafe = on;
+        return copy;
+    }
+
+    public boolean timeSafe() {
+        return timeSafe;
+    }
+
+    private long asOf(Holdout h) {
+        return timeSafe ? h.targetTimeMillis() : Long.MAX_VALUE;
+    }
+
     /** Queries with candidates drawn for {@code seed}: identical for every call with the same seed. */
     public List<EvalCase> cases(Stage stage, long seed) {
         List<Holdout> holdouts = holdouts(stage);
         List<EvalCase> out = new ArrayList<>(holdouts.size());
         for (Holdout h : holdouts) {
             long[] candidates = CandidateSampler.candidates(itemIds, h, config.candidates(), seed);
-            out.add(new EvalCase(new Query(h.userId(), h.history(), candidates), h.target()));
+            out.add(new EvalCase(new Query(h.userId(), h.history(), candidates, asOf(h)), h.target()));
         }
         return out;
     }
@@ -158,7 +180,7 @@ public final class Split {
             long[] candidates = Arrays.stream(itemIds)
                     .filter(i -> i == h.target() || Arrays.binarySearch(seen, i) < 0)
                     .toArray();
-            out.add(new EvalCase(new Query(h.userId(), h.history(), candidates), h.target()));
+            out.add(new EvalCase(new Query(h.userId(), h.history(), candidates, asOf(h)), h.target()));
         }
         return out;
     }

@@ -35,15 +35,26 @@ public final class RecLMSystem implements AutoCloseable {
 
     private final LanguageModel lm;
     private final Map<Long, long[]> sequences;
+    private final Map<Long, long[]> times;
     private final DemoSelector selector;
     private final OfflineNeighbourhood neighbourhood;
     private final AdaptRec core;
 
     public RecLMSystem(LanguageModel lm, Map<Long, long[]> sequences, DemoSelector.Config selection, int historyLen) {
+        this(lm, sequences, null, selection, historyLen);
+    }
+
+    /**
+     * @param times event times parallel to {@code sequences}, or null: with them, stage 1 is
+     *              time-safe for queries that name their moment ({@link OfflineNeighbourhood})
+     */
+    public RecLMSystem(LanguageModel lm, Map<Long, long[]> sequences, Map<Long, long[]> times,
+                       DemoSelector.Config selection, int historyLen) {
         this.lm = lm;
         this.sequences = sequences;
+        this.times = times;
         SimilarUsers index = new SimilarUsers(sequences, lm.vocabulary(), lm.itemEmbeddings(), POOL_RECENT);
-        this.neighbourhood = new OfflineNeighbourhood(index, sequences, AdapterStore.baseModelId(lm));
+        this.neighbourhood = new OfflineNeighbourhood(index, sequences, times, AdapterStore.baseModelId(lm));
         this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION), selection);
         this.core = new AdaptRec(lm, selector, historyLen);
     }
@@ -59,6 +70,15 @@ public final class RecLMSystem implements AutoCloseable {
         Map<Long, long[]> out = new LinkedHashMap<>();
         for (Map.Entry<Long, UserSequence> e : data.sequences().entrySet()) {
             out.put(e.getKey(), e.getValue().items());
+        }
+        return out;
+    }
+
+    /** Event times of the training sequences, parallel to {@link #sequences(TrainingData)}. */
+    public static Map<Long, long[]> times(TrainingData data) {
+        Map<Long, long[]> out = new LinkedHashMap<>();
+        for (Map.Entry<Long, UserSequence> e : data.sequences().entrySet()) {
+            out.put(e.getKey(), e.getValue().timesMillis());
         }
         return out;
     }
@@ -90,7 +110,7 @@ public final class RecLMSystem implements AutoCloseable {
         trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood, afterA.selector, Strategy.SIMILARITY, false,
                 tc.promptEpochs());
         // The base is final from here on: rebuild stage 1 on its embeddings, then adapt with LoRA.
-        RecLMSystem sys = new RecLMSystem(lm, seqs, sc, tc.historyLen());
+        RecLMSystem sys = new RecLMSystem(lm, seqs, times(data), sc, tc.historyLen());
         // Re-selection inside training judges pool members on tc.judgeItems() known items: it scores
         // (N + 1) x judgeItems prompts per training prompt, so its cost grows linearly with them.
         RecLMSystem judge = sys.withSelection(
@@ -115,7 +135,7 @@ public final class RecLMSystem implements AutoCloseable {
 
     /** Loads a directory written by {@link #save}; stage 1 is rebuilt from {@code data}'s sequences. */
     public static RecLMSystem load(Path dir, TrainingData data, int historyLen) throws IOException {
-        return new RecLMSystem(loadModel(dir), sequences(data), DemoSelector.Config.defaults(), historyLen);
+        return new RecLMSystem(loadModel(dir), sequences(data), times(data), DemoSelector.Config.defaults(), historyLen);
     }
 
     /** The base of a model directory with the adapter {@code adapters/CURRENT} names, verified and installed. */
@@ -154,7 +174,7 @@ public final class RecLMSystem implements AutoCloseable {
 
     /** The same model and pool with other stage-2 settings (for ablations); shares the model. */
     public RecLMSystem withSelection(DemoSelector.Config sc) {
-        return new RecLMSystem(lm, sequences, sc, core.historyLen());
+        return new RecLMSystem(lm, sequences, times, sc, core.historyLen());
     }
 
     public LanguageModel model() {
@@ -184,7 +204,7 @@ public final class RecLMSystem implements AutoCloseable {
     public float[][] score(List<Query> queries, Strategy strategy, int m) {
         List<AdaptRec.Query> qs = new ArrayList<>(queries.size());
         for (Query q : queries) {
-            qs.add(new AdaptRec.Query(q.userId(), q.history(), q.candidates()));
+            qs.add(new AdaptRec.Query(q.userId(), q.history(), q.candidates(), q.asOfMillis()));
         }
         List<AdaptRec.Recommendation> recs = recommend(qs, strategy, m);
         float[][] out = new float[recs.size()][];

@@ -89,6 +89,32 @@ public final class SimilarUsers {
         return out;
     }
 
+    /**
+     * The Top-N training users as they were at a moment: each user's embedding is computed from
+     * {@code prefixOf(user)} (their items before that moment; an empty prefix leaves them out), so
+     * neither the pool nor its similarities see anything later. Same order and tie rule as
+     * {@link #pool(long[], long, int)}.
+     */
+    public List<Neighbour> pool(long[] history, long excludeUser, int n, java.util.function.LongFunction<long[]> prefixOf) {
+        float[] q = embed(history);
+        List<Neighbour> all = new ArrayList<>(users.length);
+        for (long user : users) {
+            long[] prefix = user == excludeUser ? null : prefixOf.apply(user);
+            if (prefix == null || prefix.length == 0) {
+                continue;
+            }
+            float[] e = embed(prefix);
+            float s = 0;
+            for (int j = 0; j < d; j++) {
+                s += q[j] * e[j];
+            }
+            all.add(new Neighbour(user, s));
+        }
+        all.sort((a, b) -> a.similarity() != b.similarity() ? Float.compare(b.similarity(), a.similarity())
+                : Long.compare(a.userId(), b.userId()));
+        return all.subList(0, Math.min(n, all.size()));
+    }
+
     public int size() {
         return users.length;
     }

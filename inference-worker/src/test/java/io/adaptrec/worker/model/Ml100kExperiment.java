@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Tuning driver (not a unit test): trains on ML-100K and prints HR@1 per variant and seed.
+ * Tuning driver (not a unit test): trains on ML-100K and prints validation HR@1 per variant and seed (never test: settings are chosen on validation only).
  * Args: protocol seqEpochs promptEpochs loraEpochs sasrecEpochs [dModel layers promptsPerUser cand lm].
  */
 public final class Ml100kExperiment {
@@ -96,7 +96,7 @@ public final class Ml100kExperiment {
             double mean = 0;
             long t1 = System.nanoTime();
             for (int seed = 0; seed < 3; seed++) {
-                List<EvalCase> cases = split.testCases(seed);
+                List<EvalCase> cases = split.validationCases(seed);
                 List<Query> qs = cases.stream().map(EvalCase::query).toList();
                 float[][] s = r.score(qs);
                 double hits = 0;
