@@ -11,6 +11,7 @@ import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import io.adaptrec.worker.eval.CandidateSampler;
 import io.adaptrec.worker.selection.DemoSelector;
 import io.adaptrec.worker.selection.Neighbourhood;
 import io.adaptrec.worker.selection.Strategy;
@@ -403,26 +404,22 @@ public final class RecLMTrainer {
             for (int k = 0; k < cfg.promptsPerUser(); k++) {
                 int cut = 2 + rnd.nextInt(s.length - 2);
                 long[] hist = Arrays.copyOfRange(s, Math.max(0, cut - cfg.historyLen()), cut);
-                out.add(new Example(u, hist, s[cut], candidates(s[cut], seen, catalogue, rnd)));
+                long[] cands = candidates(u, s[cut], seen, catalogue, rnd);
+                if (cands.length == cfg.negatives() + 1) {   // a batch needs one candidate count
+                    out.add(new Example(u, hist, s[cut], cands));
+                }
             }
         }
         return out;
     }
 
-    /** The target plus uniformly drawn never-interacted items, shuffled (mirrors the eval protocols). */
-    long[] candidates(long target, Set<Long> seen, long[] catalogue, Random rnd) {
-        Set<Long> used = new HashSet<>();
-        used.add(target);
-        List<Long> c = new ArrayList<>();
-        c.add(target);
-        for (int tries = 0; c.size() <= cfg.negatives() && tries < 50 * (cfg.negatives() + 1); tries++) {
-            long x = catalogue[rnd.nextInt(catalogue.length)];
-            if (!seen.contains(x) && used.add(x)) {
-                c.add(x);
-            }
-        }
-        Collections.shuffle(c, rnd);
-        return c.stream().mapToLong(Long::longValue).toArray();
+    /**
+     * The target plus {@code negatives} never-interacted items, shuffled: the one candidate sampler
+     * ({@link CandidateSampler#withTarget}), on a stream drawn from the training RNG so every prompt
+     * gets fresh negatives; fewer only for a user who saw nearly the whole catalogue.
+     */
+    long[] candidates(long user, long target, Set<Long> seen, long[] catalogue, Random rnd) {
+        return CandidateSampler.withTarget(catalogue, user, target, cfg.negatives() + 1, rnd.nextLong(), seen::contains);
     }
 
     private double stepPrompts(Trainer tr, LanguageModel lm, List<Prompt> prompts, List<Example> batch) {
@@ -431,6 +428,12 @@ public final class RecLMTrainer {
         int t = Math.min(maxLen, prompts.stream().mapToInt(p -> p.tokens().length).max().orElse(1));
         int n = prompts.size();
         int c = batch.get(0).candidates().length;
+        for (Example e : batch) {
+            if (e.candidates().length != c) {
+                throw new IllegalArgumentException("a training batch needs one candidate count: " + c + " and "
+                        + e.candidates().length + " (user " + e.userId() + ")");
+            }
+        }
         long[] ids = new long[n * t];
         long[] ansPos = new long[n];
         long[] ansTgt = new long[n];

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.SplittableRandom;
 
 /**
  * AdaptRec stage 2: choose M demonstrations for a target user from their Top-N similar-user pool.
@@ -262,30 +261,14 @@ public final class DemoSelector {
         }
     }
 
+    /** The known item among {@code negatives} items outside the target's history: the one candidate sampler. */
     private long[] candidates(long item, Target t, int j) {
         Set<Long> seen = new HashSet<>();
         for (long h : t.history()) {
             seen.add(h);
         }
-        SplittableRandom rnd = new SplittableRandom(t.userId() * 1_000_003L + j);
-        long[] c = new long[cfg.negatives() + 1];
-        c[0] = item;
-        Set<Long> used = new HashSet<>(seen);
-        int filled = 1;
-        for (int tries = 0; filled < c.length && tries < 100 * c.length; tries++) {
-            long x = catalogue[rnd.nextInt(catalogue.length)];
-            if (used.add(x)) {
-                c[filled++] = x;
-            }
-        }
-        long[] cands = Arrays.copyOf(c, filled);
-        for (int k = cands.length - 1; k > 0; k--) {   // the known item must not sit at a fixed slot
-            int r = rnd.nextInt(k + 1);
-            long tmp = cands[k];
-            cands[k] = cands[r];
-            cands[r] = tmp;
-        }
-        return cands;
+        return io.adaptrec.worker.eval.CandidateSampler.withTarget(catalogue, t.userId(), item, cfg.negatives() + 1,
+                t.userId() * 1_000_003L + j, seen::contains);
     }
 
     /**
