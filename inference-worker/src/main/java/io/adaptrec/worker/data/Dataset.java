@@ -10,7 +10,8 @@ import java.util.List;
  *
  * @param name         short name for reports, e.g. {@code "ml-100k"}
  * @param items        the catalogue, one entry per item id
- * @param interactions all interactions, sorted by event time (ties by user id, then item id)
+ * @param interactions all interactions, sorted by event time (ties by user id, then a seeded pseudo-random
+ *                     rank of the item among the user's same-time events: the loaders' order)
  */
 public record Dataset(String name, List<Item> items, List<Event> interactions) {
 

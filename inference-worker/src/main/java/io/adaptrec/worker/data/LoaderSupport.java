@@ -11,11 +11,31 @@ import java.util.List;
  */
 final class LoaderSupport {
 
-    /** The order {@link Dataset#interactions()} promises: time, then user, then item. */
+    /**
+     * Seed of the tie rule among one user's events at the same time (fixed, so every load of a
+     * dataset gives the same order).
+     */
+    static final long TIE_SEED = 0x5EEDC0FFEEL;
+
+    /**
+     * The order {@link Dataset#interactions()} promises: time, then user, then, for one user's events
+     * within the same timestamp (MovieLens rates in bursts of one second), a seeded pseudo-random rank of
+     * the item ({@link #tieRank}), then the item. Not the item id itself: ids follow the catalogue's
+     * order, and a sequence model would learn that artificial order as if it were behaviour.
+     */
     static final Comparator<Dataset.Event> EVENT_ORDER = Comparator
             .comparingLong(Dataset.Event::eventTimeMillis)
             .thenComparingLong(Dataset.Event::userId)
+            .thenComparingLong(e -> tieRank(e.userId(), e.itemId()))
             .thenComparingLong(Dataset.Event::itemId);
+
+    /** SplitMix64 of ({@link #TIE_SEED}, user, item): where an item falls among the user's same-time events. */
+    static long tieRank(long user, long item) {
+        long z = (TIE_SEED * 0x9E3779B97F4A7C15L + user) * 0x9E3779B97F4A7C15L + item;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
 
     private LoaderSupport() {}
 
