@@ -12,7 +12,7 @@ final class DemoReport {
   static void print(PrintWriter out, Map<String, Object> r, String dashboard) {
     out.println();
     out.printf("== AdaptRec demo on %s: %.0f s (bootstrap %.0f s, live %.0f s at x%,.0f event time) ==%n",
-        r.get("dataset"), num(r, "seconds"), num(r, "bootstrap_seconds"), num(r, "live_seconds"), num(r, "speedup"));
+        r.get("dataset"), num(r, "duration_s"), num(r, "bootstrap_seconds"), num(r, "live_seconds"), num(r, "speedup"));
     out.printf("Replayed     %,d interactions (%,d bootstrap, %,d live); user-state for %,d users, pools for %,d%n",
         lng(r, "interactions_replayed"), lng(r, "past_interactions"), lng(r, "live_interactions"), lng(r, "user_states"),
         lng(r, "users_with_pool"));

@@ -180,7 +180,7 @@ final class LiveDemo {
       liveStartNanos = System.nanoTime();
       String drillVersion = livePhase(live, worker, controller, trainer);
       long liveEnd = System.nanoTime();
-      settle(controller);
+      settle();
 
       PipelineWatcher.Snapshot seenOut = watcher.snapshot();
       report.put("bootstrap_seconds", (liveStartNanos - t0) / 1e9);
@@ -236,8 +236,7 @@ final class LiveDemo {
       series.put("experiment", experimentSeries);
       report.put("series", series);
     }
-    report.put("seconds", (System.nanoTime() - t0) / 1e9);
-    report.put("duration_s", report.get("seconds"));
+    report.put("duration_s", (System.nanoTime() - t0) / 1e9);
     return report;
   }
 
@@ -479,7 +478,7 @@ final class LiveDemo {
   }
 
   /** After the replay: the outcome topology and the controller catch up with the last outcomes. */
-  private void settle(Controller controller) throws InterruptedException {
+  private void settle() throws InterruptedException {
     phase("settle", "waiting for the last outcomes to reach the controller ...");
     Thread.sleep(Duration.ofSeconds(8).toMillis());
   }
@@ -607,8 +606,8 @@ final class LiveDemo {
     });
     List<Map<String, Object>> adapters = new ArrayList<>();
     List<Map<String, Object>> rejected = new ArrayList<>();
-    Map<String, String> workerRejected = new HashMap<>(rejectedByController);
-    worker.rejectedAdapters().forEach((v, why) -> workerRejected.merge(v, "worker: " + why, (a, b) -> a + "; " + b));
+    Map<String, String> whyRejected = new HashMap<>(rejectedByController);
+    worker.rejectedAdapters().forEach((v, why) -> whyRejected.merge(v, "worker: " + why, (a, b) -> a + "; " + b));
     long fromTrainer = 0;
     for (AdapterManifest m : published) {
       String v = m.getVersion();
@@ -620,7 +619,7 @@ final class LiveDemo {
       a.put("parent", m.getParentVersion());
       a.put("offline_metrics", new TreeMap<>(m.getOfflineMetrics()));
       a.put("serving", worker.model().loadedAdapters().contains(v));
-      String why = workerRejected.get(v);
+      String why = whyRejected.get(v);
       a.put("state", why != null ? "rejected" : worker.model().loadedAdapters().contains(v) ? "serving" : "published");
       a.put("reason", why);
       adapters.add(a);

@@ -293,12 +293,7 @@ public final class StateMirror implements AutoCloseable {
      * dominate them (the mirror is "caught up" as soon as it reaches the offsets it found at start).
      */
     public void resetFreshness() {
-        for (Freshness f : Freshness.values()) {
-            LatencyHistogram h = freshness.get(f);
-            synchronized (h) {
-                freshness.put(f, new LatencyHistogram());
-            }
-        }
+        freshness.replaceAll((f, h) -> new LatencyHistogram());
     }
 
     private static long poolVersion(SimilarUserPool p, ConsumerRecord<byte[], byte[]> r) {
