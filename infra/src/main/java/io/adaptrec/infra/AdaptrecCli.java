@@ -50,6 +50,9 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("replay", new ReplayCommand());
     cli.addSubcommand("demo", new DemoCommand());
     cli.addSubcommand("topics", new TopicsCommand());
+    cli.addSubcommand("registry", new RegistryCommand());
+    cli.addSubcommand("flink-submit", new FlinkSubmitCommand());
+    cli.addSubcommand("probe", new ProbeCommand());
     cli.addSubcommand("recommend", new RecommendCommand());
     cli.addSubcommand("rollout", new RolloutCommand());
     cli.addSubcommand("serve", new ServeCommand());
