@@ -43,10 +43,10 @@ if [ "$REBUILD" = 1 ] || ! docker image inspect "$BASE" >/dev/null 2>&1; then
   rm -rf "$rootfs"
   echo "images: $BASE built in $(( $(date +%s) - t0 )) s"
 fi
-docker run --rm --network host "$BASE" java -version 2>&1 | head -1
+jv=$(docker run --rm --network host "$BASE" java -version 2>&1); echo "images: base $BASE: ${jv%%$'\n'*}"
 
 t1=$(date +%s)
 echo "images: building the role images with Jib (mvn -Pimages package)..."
 (cd "$ROOT" && mvn -B -q -ntp "${MVN_OFFLINE[@]}" -Pimages -DskipTests package)
 echo "images: role images built in $(( $(date +%s) - t1 )) s:"
-docker images --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^  adaptrec/' | sort
+docker images 'adaptrec/*' --format '{{.Repository}}:{{.Tag}}  {{.Size}}  {{.CreatedSince}}' | sed 's/^/  /' | sort

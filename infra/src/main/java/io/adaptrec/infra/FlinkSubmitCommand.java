@@ -3,7 +3,6 @@ package io.adaptrec.infra;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -156,12 +155,12 @@ public final class FlinkSubmitCommand implements Callable<Integer> {
 
   private String upload(String base) throws IOException, InterruptedException {
     String boundary = "adaptrec-" + UUID.randomUUID();
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-        + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-    body.write(Files.readAllBytes(jar));
-    body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-    JsonNode r = post(base + "/jars/upload", HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()),
+    byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+        + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8);
+    byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+    // streamed from the file: a job jar is tens of MB, the submitting JVM may be small
+    JsonNode r = post(base + "/jars/upload", HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
+        HttpRequest.BodyPublishers.ofFile(jar), HttpRequest.BodyPublishers.ofByteArray(tail)),
         "multipart/form-data; boundary=" + boundary);
     String file = r.path("filename").asText();
     if (file.isEmpty()) {

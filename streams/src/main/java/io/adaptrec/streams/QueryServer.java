@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  *       that owns the user when it is another one; 503 while the store is not queryable
  *       (starting, rebalancing).</li>
  *   <li>{@code GET /metrics}: the counters and the application state.</li>
+ *   <li>{@code GET /health/live}: 200 unless an application failed for good (ERROR, or shut down
+ *       while the process runs): a probe that restarts the container; {@code GET /health/ready}:
+ *       200 once every application is RUNNING, 503 with the states before (starting, rebalancing,
+ *       restoring state).</li>
  * </ul>
  */
 public final class QueryServer implements AutoCloseable {
@@ -45,8 +49,12 @@ public final class QueryServer implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
 
-    public QueryServer(String host, int port, LongFunction<Lookup> users, Supplier<Map<String, Object>> metrics)
-            throws IOException {
+    /**
+     * @param notLive null while the applications can still serve, else why not
+     * @param notReady null when every application is RUNNING, else why not
+     */
+    public QueryServer(String host, int port, LongFunction<Lookup> users, Supplier<Map<String, Object>> metrics,
+                       Supplier<String> notLive, Supplier<String> notReady) throws IOException {
         server = HttpServer.create(new InetSocketAddress(host, port), 0);
         executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "adaptrec-query-http");
@@ -56,6 +64,8 @@ public final class QueryServer implements AutoCloseable {
         server.setExecutor(executor);
         server.createContext("/users/", ex -> handle(ex, () -> user(ex, users)));
         server.createContext("/metrics", ex -> handle(ex, () -> new Response(200, metrics.get(), null)));
+        server.createContext("/health/live", ex -> handle(ex, () -> health(notLive.get(), "live")));
+        server.createContext("/health/ready", ex -> handle(ex, () -> health(notReady.get(), "ready")));
         server.start();
         log.info("interactive queries on http://{}:{}/users/{{id}}", host, port());
     }
@@ -68,6 +78,11 @@ public final class QueryServer implements AutoCloseable {
 
     private interface Route {
         Response answer() throws Exception;
+    }
+
+    private static Response health(String problem, String good) {
+        return problem == null ? new Response(200, Map.of("status", good), null)
+                : new Response(503, Map.of("status", "not " + good, "reason", problem), null);
     }
 
     private static Response user(HttpExchange ex, LongFunction<Lookup> users) {

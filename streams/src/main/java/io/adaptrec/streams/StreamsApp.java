@@ -122,8 +122,12 @@ public final class StreamsApp {
         QueryServer query = null;
         KafkaStreams outcomesRef = outcomes;
         if (config.httpEnabled()) {
+            Map<String, KafkaStreams> apps = new LinkedHashMap<>();
+            apps.put("user-state", userState);
+            apps.put("catalogue-check", check);
+            if (outcomes != null) apps.put("outcomes", outcomes);
             query = new QueryServer(config.httpHost(), config.httpPort(), id -> lookup(userState, topics, config, id),
-                    () -> metrics(userState, outcomesRef, counters));
+                    () -> metrics(userState, outcomesRef, counters), () -> notLive(apps), () -> notReady(apps));
         }
         userState.start();
         check.start();
@@ -132,6 +136,29 @@ public final class StreamsApp {
                 config.bootstrapServers(), config.topicPrefix(),
                 outcomes == null ? "" : "; outcomes as " + OutcomeTopology.applicationId(config));
         return new Running(userState, check, outcomes, query, counters);
+    }
+
+    /** Applications that failed for good (a container restart is the cure), or null. */
+    static String notLive(Map<String, KafkaStreams> apps) {
+        List<String> dead = new ArrayList<>();
+        apps.forEach((name, app) -> {
+            KafkaStreams.State s = app.state();
+            if (s == KafkaStreams.State.ERROR || s == KafkaStreams.State.PENDING_ERROR || s == KafkaStreams.State.NOT_RUNNING) {
+                dead.add(name + " " + s);
+            }
+        });
+        return dead.isEmpty() ? null : String.join(", ", dead);
+    }
+
+    /** Applications not RUNNING yet (created, rebalancing, restoring), or null when all run. */
+    static String notReady(Map<String, KafkaStreams> apps) {
+        List<String> waiting = new ArrayList<>();
+        apps.forEach((name, app) -> {
+            if (app.state() != KafkaStreams.State.RUNNING) {
+                waiting.add(name + " " + app.state());
+            }
+        });
+        return waiting.isEmpty() ? null : String.join(", ", waiting);
     }
 
     private static Map<String, Object> adminConfig(UserStateConfig config) {

@@ -28,7 +28,7 @@ class QueryServerTest {
             case 8 -> QueryServer.Lookup.elsewhere("10.0.0.2:7071");
             case 9 -> QueryServer.Lookup.unavailable("REBALANCING");
             default -> QueryServer.Lookup.notFound();
-        }, () -> Map.of("interactions", 12L))) {
+        }, () -> Map.of("interactions", 12L), () -> null, () -> "user-state REBALANCING")) {
             HttpResponse<String> ok = get(q.port(), "/users/7");
             assertThat(ok.statusCode()).isEqualTo(200);
             JsonNode json = new ObjectMapper().readTree(ok.body());
@@ -44,6 +44,10 @@ class QueryServerTest {
             assertThat(get(q.port(), "/users/10").statusCode()).isEqualTo(404);
             assertThat(get(q.port(), "/users/abc").body()).contains("user id must be a long");
             assertThat(get(q.port(), "/metrics").body()).contains("\"interactions\":12");
+            assertThat(get(q.port(), "/health/live").statusCode()).isEqualTo(200);
+            HttpResponse<String> notReady = get(q.port(), "/health/ready");
+            assertThat(notReady.statusCode()).isEqualTo(503);
+            assertThat(notReady.body()).contains("user-state REBALANCING");
         }
     }
 }

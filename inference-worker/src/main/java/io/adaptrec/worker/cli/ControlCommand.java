@@ -15,6 +15,12 @@ public final class ControlCommand extends RoleCommand<Controller> {
     }
 
     @Override
+    Health health(Controller controller) {
+        return new Health("adaptrec.controller", controller::failure, java.util.Map.of(
+                "decisions", () -> controller.decisions().size()));
+    }
+
+    @Override
     String running(ServingConfig cfg, Controller controller) {
         return "rollout controller " + cfg.rollout().controllerId() + " running: production " + controller.production();
     }

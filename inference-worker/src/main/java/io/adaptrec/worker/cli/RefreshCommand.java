@@ -21,6 +21,15 @@ public final class RefreshCommand extends RoleCommand<RefreshLoop> {
     }
 
     @Override
+    Health health(RefreshLoop loop) {
+        return new Health("adaptrec.trainer", loop::failure, java.util.Map.of(
+                "rounds", () -> loop.rounds().size(),
+                "rounds.aborted", loop::abortedRounds,
+                "examples.pending", loop::pendingExamples,
+                "examples.skipped", loop::skipped));
+    }
+
+    @Override
     String stopped(RefreshLoop loop) {
         return "trainer stopped after " + loop.rounds().size() + " rounds";
     }

@@ -13,20 +13,26 @@ class TestKafkaSelectionTest {
   };
 
   @Test
+  void anAbsentImageIsNeverPulled() {
+    // no daemon here, or a daemon without this image: either way, embedded, and nothing pulled
+    assertThat(TestKafka.imagePresent("adaptrec/no-such-image:0")).isFalse();
+  }
+
+  @Test
   void externalBootstrapWinsAndSkipsTheDockerProbe() {
     assertThat(TestKafka.choose("broker:9092", false, MUST_NOT_ASK)).isEqualTo(Mode.EXTERNAL);
     assertThat(TestKafka.choose("broker:9092", true, MUST_NOT_ASK)).isEqualTo(Mode.EXTERNAL);
   }
 
   @Test
-  void dockerMeansContainerUnlessEmbeddedIsForced() {
+  void aDaemonWithTheImageMeansContainerUnlessEmbeddedIsForced() {
     assertThat(TestKafka.choose(null, false, () -> true)).isEqualTo(Mode.CONTAINER);
     assertThat(TestKafka.choose("  ", false, () -> true)).isEqualTo(Mode.CONTAINER);
     assertThat(TestKafka.choose(null, true, MUST_NOT_ASK)).isEqualTo(Mode.EMBEDDED);
   }
 
   @Test
-  void noDockerMeansEmbedded() {
+  void noDaemonOrNoImageMeansEmbedded() {
     assertThat(TestKafka.choose(null, false, () -> false)).isEqualTo(Mode.EMBEDDED);
   }
 }

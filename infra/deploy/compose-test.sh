@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The compose test tier: on a clean machine, installs and starts a Docker engine (host networking
+# only), builds every image, trains a seconds-to-train model, brings the production-shaped cluster
+# of docker-compose.yml up (3 brokers, registry, Flink JobManager + TaskManager with the pools job,
+# 2 streams instances, 2 workers, the trainer, the controller), replays a synthetic dataset through
+# it, sends recommendation requests (`adaptrec probe`: every request answered exactly once, pools
+# exist), then tears everything down and stops the daemon it started.
+#
+#   bash infra/deploy/compose-test.sh            (root: apt-get and dockerd)
+#   KEEP_UP=1 bash infra/deploy/compose-test.sh  (leave the cluster running for a look)
+#
+# Writes infra/target/compose-test/{probe.json,summary.json,logs/} and prints each phase's time.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DEPLOY="$ROOT/infra/deploy"
+OUT="$ROOT/infra/target/compose-test"
+COMPOSE=(docker-compose -p adaptrec -f "$DEPLOY/docker-compose.yml")
+BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096
+SYNTH=(--dataset synthetic --users 300 --items 200 --min-events 20 --max-events 60 --seed 42)
+rm -rf "$OUT"; mkdir -p "$OUT/logs"
+export ADAPTREC_MODEL_DIR="$OUT/model"
+
+declare -a PHASES=()
+t_start=$(date +%s); t_phase=$t_start
+phase() {  # phase NAME: closes the previous phase
+  local now; now=$(date +%s)
+  PHASES+=("$1=$((now - t_phase))"); echo "compose-test: [$1] $((now - t_phase)) s"; t_phase=$now
+}
+
+STARTED_DAEMON=0
+cleanup() {
+  local rc=$?
+  if [ "${KEEP_UP:-0}" != 1 ] && command -v docker-compose >/dev/null && docker info >/dev/null 2>&1; then
+    for s in $("${COMPOSE[@]}" ps --services 2>/dev/null); do
+      "${COMPOSE[@]}" logs --no-color "$s" > "$OUT/logs/$s.log" 2>&1 || true
+    done
+    "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    [ "$STARTED_DAEMON" = 1 ] && "$DEPLOY/docker-engine.sh" stop || true
+  fi
+  echo "compose-test: $( [ $rc = 0 ] && echo PASSED || echo FAILED ) in $(( $(date +%s) - t_start )) s (${PHASES[*]}); logs in $OUT/logs"
+  exit $rc
+}
+trap cleanup EXIT
+
+"$DEPLOY/docker-engine.sh" install
+if ! docker info >/dev/null 2>&1; then "$DEPLOY/docker-engine.sh" start; STARTED_DAEMON=1; fi
+phase engine
+
+"$DEPLOY/images.sh"
+phase images
+
+# the model: small enough to train in seconds on two cores, same synthetic world as the replay
+"$ROOT/adaptrec" train "${SYNTH[@]}" --d-model 16 --layers 1 --heads 1 --epochs 3,1,1,1 --out "$ADAPTREC_MODEL_DIR" > "$OUT/logs/train.log" 2>&1 \
+  || { tail -20 "$OUT/logs/train.log"; exit 1; }
+phase model
+
+"${COMPOSE[@]}" up -d --quiet-pull 2>&1 | grep -v '^$' || true
+# up until: the one-shot steps exited 0 and every long-running service is healthy
+ONESHOT="topics pools-submit"
+deadline=$(( $(date +%s) + ${UP_TIMEOUT_S:-420} ))
+while :; do
+  waiting=()
+  for s in $("${COMPOSE[@]}" ps --services); do
+    id=$("${COMPOSE[@]}" ps -q "$s")
+    if [ -z "$id" ]; then waiting+=("$s:absent"); continue; fi
+    if [[ " $ONESHOT " == *" $s "* ]]; then
+      st=$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id")
+      [ "$st" = "exited 0" ] || waiting+=("$s:${st// /=}")
+    else
+      h=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id")
+      [ "$h" = healthy ] || waiting+=("$s:$h")
+    fi
+  done
+  [ ${#waiting[@]} -eq 0 ] && break
+  if [ "$(date +%s)" -gt "$deadline" ]; then
+    echo "compose-test: not up within ${UP_TIMEOUT_S:-420} s: ${waiting[*]}" >&2
+    for w in "${waiting[@]}"; do s=${w%%:*}; echo "--- $s" >&2; "${COMPOSE[@]}" logs --no-color --tail 30 "$s" >&2 || true; done
+    exit 1
+  fi
+  echo "compose-test: waiting for ${waiting[*]}"; sleep 10
+done
+"${COMPOSE[@]}" ps
+phase up
+
+"$ROOT/adaptrec" replay "${SYNTH[@]}" --bootstrap "$BOOTSTRAP" --registry http://127.0.0.1:8081 --no-progress
+phase replay
+
+"$ROOT/adaptrec" probe --bootstrap "$BOOTSTRAP" --registry http://127.0.0.1:8081 --requests 200 --min-pools 200 \
+  --timeout 240 --report-json "$OUT/probe.json"
+phase probe
+
+# the pools job runs on the Flink cluster, not beside it
+curl -fs http://127.0.0.1:8082/jobs/overview > "$OUT/flink-jobs.json"
+python3 - "$OUT/flink-jobs.json" <<'PY' || { echo "compose-test: the pools job is not RUNNING on the Flink cluster" >&2; exit 1; }
+import json, sys
+jobs = json.load(open(sys.argv[1]))["jobs"]
+sys.exit(0 if any(j["name"] == "adaptrec-similar-user-pools" and j["state"] == "RUNNING" for j in jobs) else 1)
+PY
+phase checks
+json=""; for p in "${PHASES[@]}"; do json+="\"${p%%=*}\": ${p#*=}, "; done
+printf '{"phases_s": {%s}, "total_s": %d}\n' "${json%, }" $(( $(date +%s) - t_start )) > "$OUT/summary.json"
