@@ -34,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #withDeadLetterSink}) bad records are counted, logged and dropped.
  */
 public final class SimilarUserPoolsJob {
+    /** The job's name on the cluster (deployments recognise a running job by it). */
+    public static final String JOB_NAME = "adaptrec-similar-user-pools";
+
   private static final Logger LOG = LoggerFactory.getLogger(SimilarUserPoolsJob.class);
 
   private final PoolsConfig config;
@@ -158,6 +161,6 @@ public final class SimilarUserPoolsJob {
     new SimilarUserPoolsJob(config, partitioner, KafkaIo.source(config), KafkaIo.sink(config))
         .withDeadLetterSink(KafkaIo.deadLetterSink(config))
         .build(env);
-    env.execute("adaptrec-similar-user-pools");
+    env.execute(JOB_NAME);
   }
 }

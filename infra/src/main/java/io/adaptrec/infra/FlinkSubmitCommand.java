@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
         "      /etc/adaptrec/similar-user-pools.properties"})
 public final class FlinkSubmitCommand implements Callable<Integer> {
   /** The name SimilarUserPoolsJob gives its job. */
-  static final String POOLS_JOB_NAME = "adaptrec-similar-user-pools";
+  static final String POOLS_JOB_NAME = io.adaptrec.flink.SimilarUserPoolsJob.JOB_NAME;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> ALIVE = List.of("CREATED", "INITIALIZING", "RUNNING", "RESTARTING", "RECONCILING");
 
