@@ -8,6 +8,10 @@
 #
 #   bash infra/deploy/compose-test.sh            (root: apt-get and dockerd)
 #   KEEP_UP=1 bash infra/deploy/compose-test.sh  (leave the cluster running for a look)
+#   bash infra/deploy/compose-test.sh --with-testcontainers
+#       also runs a representative subset of the integration tests against a containerised broker
+#       (TestKafka's container path: the adaptrec/kafka-broker image through Testcontainers, host
+#       networking), between building the images and bringing the cluster up
 #
 # Writes infra/target/compose-test/{probe.json,summary.json,logs/} and prints each phase's time.
 set -euo pipefail
@@ -17,6 +21,16 @@ OUT="$ROOT/infra/target/compose-test"
 COMPOSE=(docker-compose -p adaptrec -f "$DEPLOY/docker-compose.yml")
 BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096
 SYNTH=(--dataset synthetic --users 300 --items 200 --min-events 20 --max-events 60 --seed 42)
+WITH_TC=0
+for a in "$@"; do
+  case "$a" in
+    --with-testcontainers) WITH_TC=1 ;;
+    *) echo "usage: $0 [--with-testcontainers]" >&2; exit 2 ;;
+  esac
+done
+# the integration tests that run on the containerised broker: the wire format, the user-state and
+# outcome topologies (exactly-once), the worker's serving loop
+TC_ITS=${TC_ITS:-KafkaRoundTripIT,UserStateIT,OutcomeIT,ServingIT}
 rm -rf "$OUT"; mkdir -p "$OUT/logs"
 export ADAPTREC_MODEL_DIR="$OUT/model"
 
@@ -48,6 +62,20 @@ phase engine
 
 "$DEPLOY/images.sh"
 phase images
+
+if [ "$WITH_TC" = 1 ]; then
+  version=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}}' adaptrec/kafka-broker:latest)
+  rm -f "$ROOT"/*/target/test-kafka-mode.txt
+  (cd "$ROOT" && mvn -B -ntp -o -pl schemas,streams,inference-worker verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false \
+      -Dit.test="$TC_ITS" -Dfailsafe.failIfNoSpecifiedTests=false -Dkafka.image="adaptrec/kafka-broker:$version") \
+      > "$OUT/logs/testcontainers-its.log" 2>&1 || { grep -E "Tests run|FAIL|ERROR" "$OUT/logs/testcontainers-its.log" | tail -30; exit 1; }
+  grep -E "Tests run:.*in io" "$OUT/logs/testcontainers-its.log" | sed 's/^/  /' || true
+  modes=$(cat "$ROOT"/*/target/test-kafka-mode.txt 2>/dev/null | awk '{print $1}' | sort | uniq -c | tr '\n' ' ')
+  echo "compose-test: integration tests $TC_ITS ran on: ${modes:-no broker recorded}"
+  case "$modes" in *CONTAINER*) ;; *) echo "compose-test: the Testcontainers path did not run" >&2; exit 1 ;; esac
+  case "$modes" in *EMBEDDED*) echo "compose-test: some tests fell back to the embedded broker" >&2; exit 1 ;; esac
+  phase testcontainers
+fi
 
 # the model: small enough to train in seconds on two cores, same synthetic world as the replay
 "$ROOT/adaptrec" train "${SYNTH[@]}" --d-model 16 --layers 1 --heads 1 --epochs 3,1,1,1 --out "$ADAPTREC_MODEL_DIR" > "$OUT/logs/train.log" 2>&1 \
