@@ -43,9 +43,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.zjsonpatch.JsonPatch;
 import java.io.IOException;
-import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
-import java.lang.reflect.Type;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,7 +60,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.LongFunction;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -302,9 +299,11 @@ class KubernetesManifestsTest {
     StatefulSet sts = one(BASE, StatefulSet.class, "adaptrec-streams");
     assertThat(port(sts.getSpec().getTemplate().getSpec().getContainers().get(0), "http"))
         .isEqualTo(UserStateConfig.load(streamsConfigFile()).httpPort());
-    Deployment worker = one(BASE, Deployment.class, "adaptrec-worker");
-    assertThat(port(worker.getSpec().getTemplate().getSpec().getContainers().get(0), "http"))
-        .isEqualTo(ServingConfig.load(dataFile(one(BASE, ConfigMap.class, "adaptrec-worker-config")), Map.of("serving.instance.id", "w")).httpPort());
+    for (String role : List.of("worker", "trainer", "controller")) {
+      Deployment d = one(BASE, Deployment.class, "adaptrec-" + role);
+      assertThat(port(d.getSpec().getTemplate().getSpec().getContainers().get(0), "http")).as(role)
+          .isEqualTo(servingConfig(role).httpPort());
+    }
 
     for (HasMetadata r : BASE) {
       podSpec(r).ifPresent(s -> s.getContainers().forEach(c -> {
@@ -318,7 +317,7 @@ class KubernetesManifestsTest {
     assertThat(one(BASE, Service.class, "adaptrec-streams").getSpec().getClusterIP()).isEqualTo("None");
 
     List<Service> services = all(BASE, Service.class);
-    assertThat(services).hasSize(2);
+    assertThat(services).hasSize(4);
     for (Service svc : services) {
       List<PodTemplateSpec> selected = BASE.stream().map(KubernetesManifestsTest::template).flatMap(Optional::stream)
           .filter(t -> t.getMetadata().getLabels().entrySet().containsAll(svc.getSpec().getSelector().entrySet())).toList();
@@ -339,39 +338,27 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  void streamsProbesHitPathsItsQueryServerAnswers() throws Exception {
+  void streamsProbesHitItsQueryServersHealthRoutesAndNotReadyMeansNotReady() throws Exception {
     Container c = one(BASE, StatefulSet.class, "adaptrec-streams").getSpec().getTemplate().getSpec().getContainers().get(0);
-    assertThat(c.getReadinessProbe()).isNotNull();
-    assertThat(c.getLivenessProbe()).isNotNull();
-    // the JDK server routes by prefix, so also the exact route: QueryServer has /users/{id} and /metrics, no health route
-    probes(c).forEach(p -> assertThat(p.getHttpGet().getPath()).isEqualTo("/metrics"));
-    try (QueryServer server = queryServer()) {
+    assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/health/ready");
+    assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/health/live");
+    assertThat(c.getStartupProbe()).isNull();
+    int configured = UserStateConfig.load(streamsConfigFile()).httpPort();
+    probes(c).forEach(p -> assertThat(resolve(c, p.getHttpGet().getPort())).isEqualTo(configured));
+    // the JDK server routes by prefix, so a wrong path under a route would answer too: the paths are exact above
+    try (QueryServer running = queryServer(() -> null);
+         QueryServer rebalancing = queryServer(() -> "user-state REBALANCING")) {
       for (Probe p : probes(c)) {
-        assertThat(get(server.port(), p.getHttpGet().getPath())).as(p.getHttpGet().getPath()).isEqualTo(200);
+        assertThat(get(running.port(), p.getHttpGet().getPath())).as(p.getHttpGet().getPath()).isEqualTo(200);
       }
+      assertThat(get(rebalancing.port(), c.getReadinessProbe().getHttpGet().getPath())).isEqualTo(503);
+      assertThat(get(rebalancing.port(), c.getLivenessProbe().getHttpGet().getPath())).isEqualTo(200);
     }
   }
 
-  /**
-   * A QueryServer on a free port, answering "not found" and empty metrics. Built through its one
-   * public constructor by parameter type, so the test does not pin the constructor's shape (further
-   * suppliers, e.g. for health routes, get one answering null: nothing wrong).
-   */
-  static QueryServer queryServer() throws Exception {
-    Constructor<?>[] cs = QueryServer.class.getConstructors();
-    assertThat(cs).hasSize(1);
-    Type[] types = cs[0].getGenericParameterTypes();
-    Object[] args = new Object[types.length];
-    for (int i = 0; i < types.length; i++) {
-      String t = types[i].getTypeName();
-      if (t.equals("java.lang.String")) args[i] = "127.0.0.1";
-      else if (t.equals("int")) args[i] = 0;
-      else if (t.startsWith(LongFunction.class.getName())) args[i] = (LongFunction<QueryServer.Lookup>) id -> QueryServer.Lookup.notFound();
-      else if (t.startsWith(Supplier.class.getName() + "<java.util.Map")) args[i] = (Supplier<Map<String, Object>>) Map::of;
-      else if (t.startsWith(Supplier.class.getName())) args[i] = (Supplier<Object>) () -> null;
-      else throw new AssertionError("QueryServer parameter of unexpected type " + t);
-    }
-    return (QueryServer) cs[0].newInstance(args);
+  /** A QueryServer on a free port, answering "not found", empty metrics, live, and ready unless {@code notReady} gives a reason. */
+  static QueryServer queryServer(Supplier<String> notReady) throws IOException {
+    return new QueryServer("127.0.0.1", 0, id -> QueryServer.Lookup.notFound(), Map::of, () -> null, notReady);
   }
 
   @Test
@@ -391,15 +378,38 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  void trainerAndControllerStartNoHttpServerSoTheyHaveNoPortsProbesOrServices() {
-    for (String name : List.of("adaptrec-trainer", "adaptrec-controller")) {
-      Deployment d = one(BASE, Deployment.class, name);
+  void trainerAndControllerProbesHitTheHealthServerTheirCommandStartsAndAFailureFailsBoth() throws Exception {
+    for (String role : List.of("trainer", "controller")) {
+      Deployment d = one(BASE, Deployment.class, "adaptrec-" + role);
       assertThat(d.getSpec().getReplicas()).isEqualTo(1);
       assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
       Container c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
-      assertThat(c.getPorts()).isEmpty();
-      assertThat(probes(c)).isEmpty();
+      assertThat(c.getReadinessProbe().getHttpGet().getPath()).as(role).isEqualTo("/health/ready");
+      assertThat(c.getLivenessProbe().getHttpGet().getPath()).as(role).isEqualTo("/health/live");
+      assertThat(c.getStartupProbe().getHttpGet().getPath()).as(role).isEqualTo("/health/live");
+      ServingConfig cfg = servingConfig(role);
+      assertThat(cfg.httpHost()).as(role).isEqualTo("0.0.0.0");
+      probes(c).forEach(p -> assertThat(resolve(c, p.getHttpGet().getPort())).as(role).isEqualTo(cfg.httpPort()));
+      one(BASE, Service.class, "adaptrec-" + role);
     }
+    // as RoleCommand.healthServer builds it: live while failure() is null, not ready "failed: ..." otherwise
+    Container c = one(BASE, Deployment.class, "adaptrec-trainer").getSpec().getTemplate().getSpec().getContainers().get(0);
+    try (HealthServer running = roleHealthServer(() -> null);
+         HealthServer failed = roleHealthServer(() -> new IllegalStateException("round aborted"))) {
+      for (Probe p : probes(c)) {
+        assertThat(get(running.port(), p.getHttpGet().getPath())).as(p.getHttpGet().getPath()).isEqualTo(200);
+        assertThat(get(failed.port(), p.getHttpGet().getPath())).as(p.getHttpGet().getPath()).isEqualTo(503);
+      }
+    }
+  }
+
+  /** A HealthServer on a free port with the arguments RoleCommand gives it for a role whose failure is {@code failure}. */
+  static HealthServer roleHealthServer(Supplier<Throwable> failure) throws IOException {
+    Supplier<String> problem = () -> {
+      Throwable t = failure.get();
+      return t == null ? null : "failed: " + t;
+    };
+    return new HealthServer("127.0.0.1", 0, () -> problem.get() == null, problem, () -> "");
   }
 
   // ---------------------------------------------------------------- topics, identity, volumes
@@ -700,6 +710,12 @@ class KubernetesManifestsTest {
     Path file = tmp.resolve(cm.getMetadata().getName() + "-" + e.getKey());
     Files.writeString(file, e.getValue());
     return file;
+  }
+
+  /** The ServingConfig of role worker, trainer or controller from its ConfigMap (the worker with a sample instance id). */
+  ServingConfig servingConfig(String role) throws IOException {
+    return ServingConfig.load(dataFile(one(BASE, ConfigMap.class, "adaptrec-" + role + "-config")),
+        role.equals("worker") ? Map.of("serving.instance.id", SAMPLE_POD) : Map.of());
   }
 
   Path streamsConfigFile() throws IOException {
