@@ -53,6 +53,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("registry", new RegistryCommand());
     cli.addSubcommand("flink-submit", new FlinkSubmitCommand());
     cli.addSubcommand("probe", new ProbeCommand());
+    cli.addSubcommand("chaos", new io.adaptrec.infra.chaos.ChaosCommand());
     cli.addSubcommand("recommend", new RecommendCommand());
     cli.addSubcommand("rollout", new RolloutCommand());
     cli.addSubcommand("serve", new ServeCommand());

@@ -1,0 +1,80 @@
+package io.adaptrec.infra.chaos;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Faults on the services of a running compose project, through the Docker CLI: {@code docker kill
+ * -s KILL} is a real kill -9 of the service's process, {@code docker stop} a graceful stop (SIGTERM,
+ * then KILL after the timeout), {@code docker start} brings the same container (same volumes, same
+ * configuration) back. Containers are found by compose's labels, so no compose file or environment
+ * is needed.
+ */
+public final class DockerFaults {
+  private final String project;
+
+  public DockerFaults(String project) {
+    this.project = project;
+  }
+
+  /** The container id of {@code service} (running or not); fails naming the project when absent. */
+  public String container(String service) throws IOException, InterruptedException {
+    String id = run("docker", "ps", "-a", "-q", "--filter", "label=com.docker.compose.project=" + project,
+        "--filter", "label=com.docker.compose.service=" + service).strip();
+    if (id.isEmpty()) {
+      throw new IllegalStateException("no container of service '" + service + "' in compose project '" + project
+          + "' (bring the cluster up first: ADAPTREC_MODEL_DIR=... docker-compose -p " + project
+          + " -f infra/deploy/docker-compose.yml up -d)");
+    }
+    return id.lines().findFirst().orElseThrow();
+  }
+
+  public void kill(String service) throws IOException, InterruptedException {
+    run("docker", "kill", "-s", "KILL", container(service));
+  }
+
+  public void stop(String service, int timeoutSeconds) throws IOException, InterruptedException {
+    run("docker", "stop", "-t", Integer.toString(timeoutSeconds), container(service));
+  }
+
+  public void start(String service) throws IOException, InterruptedException {
+    run("docker", "start", container(service));
+  }
+
+  /** The container's health status (healthy, starting, unhealthy) or its state when it has no health check. */
+  public String health(String service) throws IOException, InterruptedException {
+    return run("docker", "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
+        container(service)).strip();
+  }
+
+  /** Waits until {@code service} is healthy; returns the milliseconds waited. */
+  public long awaitHealthy(String service, long timeoutMs) throws IOException, InterruptedException {
+    long t0 = System.nanoTime();
+    while (true) {
+      String h = health(service);
+      if (h.equals("healthy")) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      }
+      if (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) > timeoutMs) {
+        throw new IllegalStateException(service + " not healthy within " + timeoutMs + " ms (" + h + ")");
+      }
+      Thread.sleep(250);
+    }
+  }
+
+  private static String run(String... cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(List.of(cmd)).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IOException(String.join(" ", cmd) + " did not finish within 120 s");
+    }
+    if (p.exitValue() != 0) {
+      throw new IOException(String.join(" ", new ArrayList<>(List.of(cmd))) + " failed (" + p.exitValue() + "): " + out.strip());
+    }
+    return out;
+  }
+}
