@@ -10,6 +10,7 @@ import io.adaptrec.avro.RolloutAction;
 import io.adaptrec.avro.RolloutDecision;
 import io.adaptrec.avro.RolloutState;
 import io.adaptrec.avro.ScoredItem;
+import io.adaptrec.infra.chaos.BadAdapters;
 import io.adaptrec.client.RecClient;
 import io.adaptrec.schemas.LatencyHistogram;
 import io.adaptrec.schemas.TopicScan;
@@ -26,8 +27,6 @@ import io.adaptrec.worker.serving.StateMirror;
 import io.adaptrec.worker.serving.Worker;
 import io.adaptrec.worker.training.RefreshLoop;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -497,7 +496,7 @@ final class LiveDemo {
       source = modelAdapters.resolve(Files.readString(modelAdapters.resolve("CURRENT")).trim());
     }
     AdapterStore.Manifest m = AdapterStore.readManifest(source);
-    byte[] weights = damaged(Files.readAllBytes(source.resolve(m.location())));
+    byte[] weights = BadAdapters.nanWeights(Files.readAllBytes(source.resolve(m.location())));
     String version = DRILL_PREFIX + AdapterStore.sha256(weights).substring(0, 12);
     AdapterStore.Manifest bad = new AdapterStore.Manifest(version, m.baseModel(), m.rank(), m.alpha(), m.targetModules(),
         production, Instant.now(), Map.of("drill", 1.0), AdapterStore.sha256(weights), weights.length,
@@ -510,25 +509,6 @@ final class LiveDemo {
     phase("drill", "fault drill: published damaged adapter %s (NaN weights, valid checksum); verification must reject it",
         version);
     return version;
-  }
-
-  /** A safetensors file with the first tensor's float32 values set to NaN (header and sizes unchanged). */
-  static byte[] damaged(byte[] safetensors) {
-    byte[] b = safetensors.clone();
-    ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-    long headerLen = buf.getLong(0);
-    String header = new String(b, 8, (int) headerLen, java.nio.charset.StandardCharsets.UTF_8);
-    java.util.regex.Matcher offsets = java.util.regex.Pattern.compile("\"data_offsets\"\\s*:\\s*\\[\\s*(\\d+)\\s*,\\s*(\\d+)")
-        .matcher(header);
-    if (!offsets.find()) {
-      throw new IllegalArgumentException("not a safetensors file with tensors");
-    }
-    int start = 8 + (int) headerLen + Integer.parseInt(offsets.group(1));
-    int end = 8 + (int) headerLen + Integer.parseInt(offsets.group(2));
-    for (int i = start; i + 4 <= end; i += 4) {
-      buf.putFloat(i, Float.NaN);
-    }
-    return b;
   }
 
   // ------------------------------------------------------------------ collection

@@ -43,7 +43,7 @@ class DemoPartsTest {
     ByteBuffer buf = ByteBuffer.allocate(8 + h.length + 12).order(ByteOrder.LITTLE_ENDIAN);
     buf.putLong(h.length).put(h).putFloat(1f).putFloat(2f).putFloat(3f);
     byte[] original = buf.array();
-    byte[] bad = LiveDemo.damaged(original);
+    byte[] bad = io.adaptrec.infra.chaos.BadAdapters.nanWeights(original);
     ByteBuffer out = ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN);
     int data = 8 + h.length;
     assertThat(out.getFloat(data)).isNaN();

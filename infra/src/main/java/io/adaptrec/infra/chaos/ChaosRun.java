@@ -52,22 +52,25 @@ public final class ChaosRun {
 
   /** A scenario: which faults, and whether 1 % bad input is mixed in. */
   public enum Scenario {
-    WORKER_KILL("worker-kill", List.of(Fault.kill("worker-1")), false),
-    STREAMS_KILL("streams-kill", List.of(Fault.kill("streams-1")), false),
-    TASKMANAGER_KILL("taskmanager-kill", List.of(Fault.kill("taskmanager")), false),
-    BROKER_RESTART("broker-restart", List.of(Fault.stop("kafka-2")), false),
-    BAD_INPUT("bad-input", List.of(), true),
+    WORKER_KILL("worker-kill", List.of(Fault.kill("worker-1")), false, false),
+    STREAMS_KILL("streams-kill", List.of(Fault.kill("streams-1")), false, false),
+    TASKMANAGER_KILL("taskmanager-kill", List.of(Fault.kill("taskmanager")), false, false),
+    BROKER_RESTART("broker-restart", List.of(Fault.stop("kafka-2")), false, false),
+    BAD_INPUT("bad-input", List.of(), true, false),
+    BAD_ADAPTERS("bad-adapters", List.of(), false, true),
     COMBINED("combined", List.of(Fault.kill("worker-1"), Fault.kill("streams-1"), Fault.stop("kafka-2"),
-        Fault.kill("taskmanager")), true);
+        Fault.kill("taskmanager")), true, true);
 
     final String cliName;
     final List<Fault> faults;
     final boolean badInput;
+    final boolean badAdapters;
 
-    Scenario(String cliName, List<Fault> faults, boolean badInput) {
+    Scenario(String cliName, List<Fault> faults, boolean badInput, boolean badAdapters) {
       this.cliName = cliName;
       this.faults = faults;
       this.badInput = badInput;
+      this.badAdapters = badAdapters;
     }
 
     public String cliName() {
@@ -176,10 +179,11 @@ public final class ChaosRun {
     List<Map<String, Object>> faultLog = new CopyOnWriteArrayList<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     AtomicLong sendErrors = new AtomicLong();
+    Map<String, BadAdapters.Kind> badAdapters = new ConcurrentHashMap<>();
 
     long t0 = System.nanoTime();
     long durationNanos = TimeUnit.SECONDS.toNanos(o.durationSeconds());
-    Thread faults = new Thread(() -> injectFaults(scenario, t0, durationNanos, faultLog, failure), "chaos-faults");
+    Thread faults = new Thread(() -> injectFaults(scenario, t0, durationNanos, faultLog, badAdapters, failure), "chaos-faults");
     try (KafkaProducer<byte[], byte[]> producer = producer(); RecClient rec = new RecClient(topics, client)) {
       faults.start();
       Random rnd = new Random(o.seed() * 31 + index);
@@ -336,6 +340,38 @@ public final class ChaosRun {
       Thread.sleep(3000);
     }
 
+    // ---- adapters: every damaged one rejected before traffic; no rejected adapter ever served a request
+    Map<String, String> rejected = BadAdapters.rejected(topics, client);
+    while (!rejected.keySet().containsAll(badAdapters.keySet()) && System.nanoTime() < deadline) {
+      Thread.sleep(3000);
+      rejected = BadAdapters.rejected(topics, client);
+    }
+    Map<String, String> rejectedNow = rejected;
+    Set<String> rejectedSet = rejectedNow.keySet();
+    long badRejected = badAdapters.keySet().stream().filter(rejectedSet::contains).count();
+    List<String> servedRejected = adapters.stream().filter(rejectedSet::contains).sorted().toList();
+    Map<String, String> badReasons = new TreeMap<>();
+    badAdapters.forEach((v, k) -> badReasons.put(k.name().toLowerCase(), rejectedSet.contains(v) ? rejectedNow.get(v) : "NOT REJECTED"));
+    long adapterDeadLetters = 0;
+    if (!badAdapters.isEmpty()) {
+      Set<String> lettered = new HashSet<>();
+      TopicScan.toEnd(client, topics.deadLetter().name(), Duration.ofSeconds(60), rec -> {
+        if (rec.value() != null) {
+          try {
+            DeadLetter d = topics.deadLetter().valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+            for (String v : badAdapters.keySet()) {
+              if (d.getTopic().equals(topics.adapters().name()) && d.getError().contains(v)) {
+                lettered.add(v);
+              }
+            }
+          } catch (RuntimeException x) {
+            // not ours
+          }
+        }
+      });
+      adapterDeadLetters = lettered.size();
+    }
+
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("name", scenario.cliName());
     r.put("events_sent", sent.size() - injected.get(Bad.DUPLICATE).get() - injected.get(Bad.UNKNOWN_ITEM).get()
@@ -350,8 +386,12 @@ public final class ChaosRun {
     r.put("interactions_doubled", histories.entriesDoubled());
     r.put("interactions_unexpected", histories.entriesUnexpected());
     r.put("pools_equal_bruteforce", poolDiffs.isEmpty());
-    r.put("dead_lettered", found.size());
-    r.put("dead_letter_expected", expectedDeadLetters.size());
+    r.put("dead_lettered", found.size() + adapterDeadLetters);
+    r.put("dead_letter_expected", expectedDeadLetters.size() + badAdapters.size());
+    r.put("bad_adapters_published", badAdapters.size());
+    r.put("bad_adapters_rejected", badRejected);
+    r.put("bad_adapter_rejections", badReasons);
+    r.put("rejected_adapters_served", servedRejected);
     r.put("faults", faultLog);
     r.put("bad_input_injected", injected.entrySet().stream().filter(e -> e.getValue().get() > 0)
         .collect(java.util.stream.Collectors.toMap(e -> e.getKey().name().toLowerCase(), e -> e.getValue().get(),
@@ -373,14 +413,24 @@ public final class ChaosRun {
     examples.addAll(poolDiffs.subList(0, Math.min(10, poolDiffs.size())));
     r.put("problems", examples);
     boolean ok = lost == 0 && doubled == 0 && histories.equal() && poolDiffs.isEmpty()
-        && found.size() == expectedDeadLetters.size() && sendErrors.get() == 0;
+        && found.size() == expectedDeadLetters.size() && sendErrors.get() == 0
+        && badRejected == badAdapters.size() && adapterDeadLetters == badAdapters.size() && servedRejected.isEmpty();
     r.put("ok", ok);
     return r;
   }
 
   private void injectFaults(Scenario s, long t0, long durationNanos, List<Map<String, Object>> log,
-      AtomicReference<Throwable> failure) {
+      Map<String, BadAdapters.Kind> badAdapters, AtomicReference<Throwable> failure) {
     try {
+      if (s.badAdapters) {
+        long wait = t0 + (long) (durationNanos * o.faultAt()) - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait);
+        }
+        badAdapters.putAll(BadAdapters.publish(topics, client));
+        out.printf("chaos [%s]: published %d damaged adapters: %s%n", s.cliName(), badAdapters.size(), badAdapters.values());
+        out.flush();
+      }
       int n = s.faults.size();
       for (int i = 0; i < n; i++) {
         Fault f = s.faults.get(i);
