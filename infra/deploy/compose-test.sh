@@ -4,7 +4,9 @@
 # of docker-compose.yml up (3 brokers, registry, Flink JobManager + TaskManager with the pools job,
 # 2 streams instances, 2 workers, the trainer, the controller), replays a synthetic dataset through
 # it, sends recommendation requests (`adaptrec probe`: every request answered exactly once, pools
-# exist), then tears everything down and stops the daemon it started.
+# exist), injects faults under traffic (`adaptrec chaos`: a worker killed with SIGKILL, bad input,
+# damaged adapters; checked against brute force), then tears everything down and stops the daemon
+# it started.
 #
 #   bash infra/deploy/compose-test.sh            (root: apt-get and dockerd)
 #   KEEP_UP=1 bash infra/deploy/compose-test.sh  (leave the cluster running for a look)
@@ -116,6 +118,12 @@ phase replay
 "$ROOT/adaptrec" probe --bootstrap "$BOOTSTRAP" --registry http://127.0.0.1:8081 --requests 200 --min-pools 200 \
   --timeout 240 --report-json "$OUT/probe.json"
 phase probe
+
+# faults under traffic: kill -9 of a worker, 1 % bad input, damaged adapters (adaptrec chaos; the full
+# set of scenarios is `adaptrec chaos --scenario all`, BENCHMARKS.md "Reliability")
+"$ROOT/adaptrec" chaos --scenario "${CHAOS_SCENARIOS:-worker-kill,bad-input,bad-adapters}" --duration 30 --settle 150 \
+  --report-json "$OUT/chaos.json"
+phase chaos
 
 # the pools job runs on the Flink cluster, not beside it
 curl -fs http://127.0.0.1:8082/jobs/overview > "$OUT/flink-jobs.json"

@@ -16,6 +16,13 @@ import picocli.CommandLine.Command;
         description = "AdaptRec inference worker: serving, continuous refresh, rollout control, RecLM training and offline evaluation.")
 public final class WorkerApp implements Runnable {
 
+    static {
+        // the jar ships its own log configuration; an explicit -Dlog4j2.configurationFile wins
+        if (System.getProperty("log4j2.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", "classpath:log4j2-worker.properties");
+        }
+    }
+
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);

@@ -60,24 +60,16 @@ public final class BadAdapters {
   /** Publishes one adapter of each kind; returns version → kind. */
   static Map<String, Kind> publish(Topics topics, Properties client) throws Exception {
     AdapterManifest source = null;
-    List<AdapterManifest> all = new ArrayList<>();
-    TopicScan.toEnd(client, topics.adapters().name(), Duration.ofSeconds(60), r -> {
-      if (r.value() != null) {
-        try {
-          all.add(topics.adapters().valueSerde().deserializer().deserialize(r.topic(), r.value()));
-        } catch (RuntimeException e) {
-          // skipped: the controller dead-letters what it cannot read
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    while (source == null) {
+      source = latestInline(topics, client);
+      if (source == null) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("no adapter with inline weights on " + topics.adapters().name()
+              + " to damage within 180 s (the trainer publishes one after refresh.min-new live interactions)");
         }
+        Thread.sleep(3000);
       }
-    });
-    for (AdapterManifest a : all) {
-      if (a.getPayload() != null && !a.getVersion().startsWith(PREFIX) && !a.getVersion().startsWith("drill-")) {
-        source = a;
-      }
-    }
-    if (source == null) {
-      throw new IllegalStateException("no adapter with inline weights on " + topics.adapters().name()
-          + " to damage yet (the trainer publishes one after refresh.min-new live interactions)");
     }
     AdapterStore.Manifest m = Manifests.fromAvro(source);
     ByteBuffer payload = source.getPayload().duplicate();
@@ -105,6 +97,27 @@ public final class BadAdapters {
       }
     }
     return published;
+  }
+
+  /** The latest published adapter whose weights travel inline (not a damaged one), or null. */
+  private static AdapterManifest latestInline(Topics topics, Properties client) {
+    List<AdapterManifest> all = new ArrayList<>();
+    TopicScan.toEnd(client, topics.adapters().name(), Duration.ofSeconds(60), r -> {
+      if (r.value() != null) {
+        try {
+          all.add(topics.adapters().valueSerde().deserializer().deserialize(r.topic(), r.value()));
+        } catch (RuntimeException e) {
+          // skipped: the controller dead-letters what it cannot read
+        }
+      }
+    });
+    AdapterManifest source = null;
+    for (AdapterManifest a : all) {
+      if (a.getPayload() != null && !a.getVersion().startsWith(PREFIX) && !a.getVersion().startsWith("drill-")) {
+        source = a;
+      }
+    }
+    return source;
   }
 
   /** Adapter versions the controller rejected before traffic (ABORTED experiments' treatments), with the reason. */
