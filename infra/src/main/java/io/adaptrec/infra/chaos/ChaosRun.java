@@ -147,7 +147,16 @@ public final class ChaosRun {
   }
 
   private SyntheticConfig world(long seed) {
-    return SyntheticConfig.defaults().withSeed(seed).withSize(o.users(), o.items(), 20, 60);
+    return world(seed, o.users(), o.items());
+  }
+
+  /**
+   * The synthetic world of a run: {@code items} items, users with 20-60 events (fewer for a small
+   * catalogue); {@code compose-test.sh} replays the same world (seed 42, 300 users, 200 items).
+   */
+  public static SyntheticConfig world(long seed, int users, int items) {
+    int max = Math.min(60, items / 2);
+    return SyntheticConfig.defaults().withSeed(seed).withSize(users, items, Math.min(20, max), max);
   }
 
   /** Runs one scenario and its checks; {@code index} separates its users from other scenarios'. */
