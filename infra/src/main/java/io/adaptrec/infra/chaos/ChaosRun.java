@@ -56,6 +56,7 @@ public final class ChaosRun {
     STREAMS_KILL("streams-kill", List.of(Fault.kill("streams-1")), false, false),
     TASKMANAGER_KILL("taskmanager-kill", List.of(Fault.kill("taskmanager")), false, false),
     BROKER_RESTART("broker-restart", List.of(Fault.stop("kafka-2")), false, false),
+    REGISTRY_OUTAGE("registry-outage", List.of(Fault.stop("registry")), false, false),
     BAD_INPUT("bad-input", List.of(), true, false),
     BAD_ADAPTERS("bad-adapters", List.of(), false, true),
     COMBINED("combined", List.of(Fault.kill("worker-1"), Fault.kill("streams-1"), Fault.stop("kafka-2"),
