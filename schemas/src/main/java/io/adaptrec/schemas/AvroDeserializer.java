@@ -104,6 +104,10 @@ public class AvroDeserializer<T> implements Deserializer<T>, Serializable {
     try {
       reader = readers().computeIfAbsent(id, this::newReader);
     } catch (RegistryException e) {
+      if (e.isUnavailable()) {
+        throw new RegistryUnavailableException("Cannot deserialize a record of topic " + topic + " now: the writer schema "
+            + id + " is not cached and the registry cannot be asked (" + e.getMessage() + "); retry later", e);
+      }
       String why = e.isNotFound()
           ? "unknown schema id " + id + " (not in registry " + client().urls() + ")"
           : e.getMessage();

@@ -30,4 +30,12 @@ public class RegistryException extends RuntimeException {
   public boolean isNotFound() {
     return httpStatus == 404;
   }
+
+  /**
+   * The registry could not answer (unreachable, timed out, or a 5xx): the same request may succeed
+   * later, unlike a 4xx about the schema or id itself.
+   */
+  public boolean isUnavailable() {
+    return httpStatus == -1 || httpStatus >= 500;
+  }
 }

@@ -2,6 +2,7 @@ package io.adaptrec.streams;
 
 import io.adaptrec.avro.DeadLetter;
 import io.adaptrec.schemas.AvroSerdeConfig;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.Topic;
 import io.adaptrec.schemas.Topics;
 import java.nio.ByteBuffer;
@@ -87,6 +88,14 @@ public final class DeadLetters {
         @Override
         public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record,
                                     Exception exception) {
+            if (RegistryUnavailableException.in(exception)) {
+                // not a bad record: the registry is down and this schema id is not cached yet; failing
+                // the thread (replaced by the app's handler) reprocesses it from the last commit
+                counters.registryUnavailable.incrementAndGet();
+                log.warn("{}-{}@{}: {}; failing the stream thread to retry it", record.topic(), record.partition(),
+                        record.offset(), exception.getMessage());
+                return Response.fail();
+            }
             if (skipTopics.contains(record.topic())) {
                 counters.undeserializableSkipped.incrementAndGet();
                 log.debug("skipped undeserializable {}-{}@{} (dead-lettered by the application that owns the topic)",

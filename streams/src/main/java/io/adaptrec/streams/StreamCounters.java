@@ -23,6 +23,8 @@ public final class StreamCounters {
     public final AtomicLong migrated = new AtomicLong();
     public final AtomicLong catalogueUpdates = new AtomicLong();
     public final AtomicLong undeserializableSkipped = new AtomicLong();
+    /** Records not decodable only because the registry was unavailable: retried, not dead-lettered. */
+    public final AtomicLong registryUnavailable = new AtomicLong();
 
     // outcome application (io.adaptrec.streams.outcome.OutcomeTopology)
     public final AtomicLong outcomeResponses = new AtomicLong();
@@ -52,6 +54,7 @@ public final class StreamCounters {
         m.put("tombstones", tombstones.get());
         m.put("invalid", invalid.get());
         m.put("undeserializable", undeserializable.get());
+        m.put("registry_unavailable", registryUnavailable.get());
         m.put("dead_lettered", deadLettered.get());
         m.put("pending_resolved", pendingResolved.get());
         m.put("migrated", migrated.get());

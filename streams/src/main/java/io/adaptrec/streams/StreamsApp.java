@@ -119,6 +119,12 @@ public final class StreamsApp {
             log.error("stream thread failed; replacing it", e);
             return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
+        // a record whose schema the registry cannot serve now fails its thread (DeadLetters.Handler):
+        // every application replaces the thread, which reprocesses from the last commit
+        check.setUncaughtExceptionHandler(e -> {
+            log.error("catalogue-check stream thread failed; replacing it", e);
+            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
         QueryServer query = null;
         KafkaStreams outcomesRef = outcomes;
         if (config.httpEnabled()) {

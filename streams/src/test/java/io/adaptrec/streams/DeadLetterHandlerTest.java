@@ -3,6 +3,7 @@ package io.adaptrec.streams;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.adaptrec.avro.DeadLetter;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.schemas.testkit.TestRegistry;
 import java.util.Map;
@@ -45,6 +46,28 @@ class DeadLetterHandlerTest {
         assertThat(letter.getRawBytes().array()).containsExactly('{', '}');
         assertThat(letter.getRawKey().array()).containsExactly(7);
         assertThat(counters.undeserializable.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aRegistryOutageFailsTheThreadToRetryInsteadOfDeadLettering() {
+        String prefix = TestRegistry.uniquePrefix() + Topics.DEFAULT_PREFIX;
+        Topics topics = new Topics(prefix, TestRegistry.serdeConfig());
+        StreamCounters counters = new StreamCounters();
+        DeadLetters.Handler handler = new DeadLetters.Handler();
+        handler.configure(Map.of("schema.registry.url", TestRegistry.url(), DeadLetters.TOPIC_PREFIX_CONFIG, prefix,
+                DeadLetters.COUNTERS_CONFIG, counters, DeadLetters.SKIP_TOPICS_CONFIG, topics.interactions().name()));
+        SerializationException outage = new SerializationException("wrapped", new RegistryUnavailableException(
+                "schema 7 not cached and the registry cannot be asked", null));
+        // even on a topic whose bad records another application dead-letters: the record is not bad
+        for (String topic : new String[] {topics.interactions().name(), topics.items().name()}) {
+            ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>(topic, 0, 5L, null, new byte[] {0, 0, 0, 0, 7});
+            DeserializationExceptionHandler.Response response = handler.handleError(context(r), r, outage);
+            assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.FAIL);
+            assertThat(response.deadLetterQueueRecords()).isEmpty();
+        }
+        assertThat(counters.registryUnavailable.get()).isEqualTo(2);
+        assertThat(counters.undeserializable.get()).isZero();
+        assertThat(counters.deadLettered.get()).isZero();
     }
 
     @Test
