@@ -109,7 +109,7 @@ public final class ChaosRun {
       int downSeconds, double badRate, int users, int items, long worldSeed, long seed, int windowLength,
       long graceMs, int poolSize, int minHistory, Duration settleTimeout, long userBase) {}
 
-  /** Kinds of bad input, injected in turn. */
+  /** Kinds of bad input, injected in turn; {@code deadLettered}: the system must route it to dead-letter. */
   enum Bad {
     UNDECODABLE(true), WRONG_SCHEMA(true), NEGATIVE_ITEM(true), NAN_RATING(true), LATE(true), DUPLICATE(false),
     UNKNOWN_ITEM(false), UNDECODABLE_REQUEST(true);
@@ -494,46 +494,47 @@ public final class ChaosRun {
     String t = topics.interactions().name();
     long user = last.userId();
     byte[] k = key(t, user);
+    Set<String> expect = kind.deadLettered ? expectedDeadLetters : null;   // where its coordinates go once acked
     switch (kind) {
       case UNDECODABLE -> {
         byte[] junk = new byte[12];
         rnd.nextBytes(junk);
         junk[0] = 0x7E;   // not the wire format's magic byte 0
-        send(producer, t, k, junk, expectedDeadLetters, errors);
+        send(producer, t, k, junk, expect, errors);
       }
       case WRONG_SCHEMA -> {
         // a valid Avro record of another schema (an Item, as the items topic's serializer writes it)
         Item item = new Item(1L, "wrong topic", List.of(), Map.of(), Instant.EPOCH);
         send(producer, t, k, topics.items().valueSerde().serializer().serialize(topics.items().name(), item),
-            expectedDeadLetters, errors);
+            expect, errors);
       }
       case NEGATIVE_ITEM -> send(producer, t, k, value(new Interaction(user, -7L, Instant.ofEpochMilli(last.eventTimeMillis()),
-          InteractionKind.VIEW, null)), expectedDeadLetters, errors);
+          InteractionKind.VIEW, null)), expect, errors);
       case NAN_RATING -> send(producer, t, k, value(new Interaction(user, last.itemId(), Instant.ofEpochMilli(last.eventTimeMillis() + 1),
-          InteractionKind.RATE, Float.NaN)), expectedDeadLetters, errors);
+          InteractionKind.RATE, Float.NaN)), expect, errors);
       case LATE -> {
         long time = last.eventTimeMillis() - o.graceMs() - 3_600_000L;
         sent.add(new ChaosOracle.Sent(user, last.itemId(), time));   // the oracle applies the grace rule itself
         send(producer, t, k, value(new Interaction(user, last.itemId(), Instant.ofEpochMilli(time), InteractionKind.VIEW, null)),
-            expectedDeadLetters, errors);
+            expect, errors);
       }
       case DUPLICATE -> {
         sent.add(new ChaosOracle.Sent(user, last.itemId(), last.eventTimeMillis()));
         send(producer, t, k, value(new Interaction(user, last.itemId(), Instant.ofEpochMilli(last.eventTimeMillis()),
-            last.rating() == null ? InteractionKind.VIEW : InteractionKind.RATE, last.rating())), null, errors);
+            last.rating() == null ? InteractionKind.VIEW : InteractionKind.RATE, last.rating())), expect, errors);
       }
       case UNKNOWN_ITEM -> {
         long item = 9_000_000L + rnd.nextInt(1000);   // no such item in the catalogue: kept, not embedded
         sent.add(new ChaosOracle.Sent(user, item, last.eventTimeMillis() + 2));
         send(producer, t, k, value(new Interaction(user, item, Instant.ofEpochMilli(last.eventTimeMillis() + 2),
-            InteractionKind.VIEW, null)), null, errors);
+            InteractionKind.VIEW, null)), expect, errors);
       }
       case UNDECODABLE_REQUEST -> {
         byte[] junk = new byte[16];
         rnd.nextBytes(junk);
         junk[0] = 0x7E;
         String rt = topics.recRequests().name();
-        send(producer, rt, key(rt, user), junk, expectedDeadLetters, errors);
+        send(producer, rt, key(rt, user), junk, expect, errors);
       }
     }
   }
