@@ -349,8 +349,7 @@ final class LiveDemo {
   private CompletableFuture<RecommendationResponse> request(RecClient rec, Dataset.Event e) {
     long[] baseline = popularTop(e.userId(), cfg.k());
     long sentNanos = System.nanoTime();
-    RecommendationRequest req = RecommendationRequest.newBuilder().setRequestId(RecClient.newRequestId())
-        .setUserId(e.userId()).setK(cfg.k()).setCandidates(null).setRequestedAt(Instant.now()).setAsOf(null).build();
+    RecommendationRequest req = RecClient.request(e.userId(), cfg.k(), null);
     requests.incrementAndGet();
     return rec.send(req).orTimeout(cfg.requestTimeout().toMillis(), TimeUnit.MILLISECONDS).thenApply(r -> {
       synchronized (this) {

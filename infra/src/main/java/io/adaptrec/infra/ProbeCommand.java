@@ -11,7 +11,6 @@ import io.adaptrec.worker.eval.JsonReport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -136,8 +135,7 @@ public final class ProbeCommand implements Callable<Integer> {
       long[] doneAt = new long[requests];
       for (int i = 0; i < requests; i++) {
         long user = users.get(rnd.nextInt(users.size()));
-        RecommendationRequest req = RecommendationRequest.newBuilder().setRequestId(RecClient.newRequestId())
-            .setUserId(user).setK(k).setCandidates(null).setRequestedAt(Instant.now()).setAsOf(null).build();
+        RecommendationRequest req = RecClient.request(user, k, null);
         sentAt.add(System.nanoTime());
         int index = i;
         futures.add(rec.send(req).whenComplete((r, e) -> doneAt[index] = System.nanoTime()));

@@ -110,6 +110,12 @@ public final class RecClient implements AutoCloseable {
     }
   }
 
+  /** A request for {@code user} with a new id, sent now, scored on the latest state (no {@code asOf}). */
+  public static RecommendationRequest request(long user, int k, List<Long> candidates) {
+    return RecommendationRequest.newBuilder().setRequestId(newRequestId()).setUserId(user).setK(k)
+        .setCandidates(candidates).setRequestedAt(Instant.now()).setAsOf(null).build();
+  }
+
   /** A new request id. */
   public static String newRequestId() {
     return UUID.randomUUID().toString();
@@ -138,8 +144,7 @@ public final class RecClient implements AutoCloseable {
    */
   public RecommendationResponse recommend(long user, int k, List<Long> candidates, Duration timeout)
       throws TimeoutException, InterruptedException {
-    RecommendationRequest req = RecommendationRequest.newBuilder().setRequestId(newRequestId()).setUserId(user)
-        .setCandidates(candidates).setK(k).setRequestedAt(Instant.now()).setAsOf(null).build();
+    RecommendationRequest req = request(user, k, candidates);
     CompletableFuture<RecommendationResponse> f = send(req);
     try {
       return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -224,8 +224,7 @@ public final class ChaosRun {
         if (i + 1 >= nextRequest) {
           nextRequest += requestEvery;
           long user = seenUsers.get(rnd.nextInt(seenUsers.size()));
-          RecommendationRequest req = RecommendationRequest.newBuilder().setRequestId(RecClient.newRequestId())
-              .setUserId(user).setK(10).setCandidates(null).setRequestedAt(Instant.now()).setAsOf(null).build();
+          RecommendationRequest req = RecClient.request(user, 10, null);
           long at = System.nanoTime();
           sentAt.put(req.getRequestId(), at);
           requests.put(req.getRequestId(), rec.send(req).whenComplete((r, x) ->
@@ -324,32 +323,6 @@ public final class ChaosRun {
     }
     long poolsSettleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - poolsStart);
 
-    // ---- dead letters: every injected bad record, by its coordinates
-    Set<String> found = new HashSet<>();
-    Map<String, Integer> reasons = new TreeMap<>();
-    while (true) {
-      found.clear();
-      reasons.clear();
-      TopicScan.toEnd(client, topics.deadLetter().name(), Duration.ofSeconds(60), r -> {
-        if (r.value() == null) {
-          return;
-        }
-        try {
-          DeadLetter d = topics.deadLetter().valueSerde().deserializer().deserialize(r.topic(), r.value());
-          String coord = d.getTopic() + "/" + d.getPartition() + "/" + d.getOffset();
-          if (expectedDeadLetters.contains(coord) && found.add(coord)) {
-            reasons.merge(reasonKind(d.getError()), 1, Integer::sum);
-          }
-        } catch (RuntimeException x) {
-          // a dead letter we cannot read is not one of ours
-        }
-      });
-      if (found.size() == expectedDeadLetters.size() || System.nanoTime() > deadline) {
-        break;
-      }
-      Thread.sleep(3000);
-    }
-
     // ---- adapters: every damaged one rejected before traffic; no rejected adapter ever served a request
     Map<String, String> rejected = BadAdapters.rejected(topics, client);
     while (!rejected.keySet().containsAll(badAdapters.keySet()) && System.nanoTime() < deadline) {
@@ -362,25 +335,40 @@ public final class ChaosRun {
     List<String> servedRejected = adapters.stream().filter(rejectedSet::contains).sorted().toList();
     Map<String, String> badReasons = new TreeMap<>();
     badAdapters.forEach((v, k) -> badReasons.put(k.name().toLowerCase(), rejectedSet.contains(v) ? rejectedNow.get(v) : "NOT REJECTED"));
-    long adapterDeadLetters = 0;
-    if (!badAdapters.isEmpty()) {
-      Set<String> lettered = new HashSet<>();
+
+    // ---- dead letters, one scan per try: every injected bad record by its coordinates, every damaged
+    // adapter by its version (the controller's letters carry no source offset)
+    Set<String> found = new HashSet<>();
+    Set<String> lettered = new HashSet<>();
+    Map<String, Integer> reasons = new TreeMap<>();
+    while (true) {
+      found.clear();
+      lettered.clear();
+      reasons.clear();
       TopicScan.toEnd(client, topics.deadLetter().name(), Duration.ofSeconds(60), rec -> {
-        if (rec.value() != null) {
-          try {
-            DeadLetter d = topics.deadLetter().valueSerde().deserializer().deserialize(rec.topic(), rec.value());
-            for (String v : badAdapters.keySet()) {
-              if (d.getTopic().equals(topics.adapters().name()) && d.getError().contains(v)) {
-                lettered.add(v);
-              }
-            }
-          } catch (RuntimeException x) {
-            // not ours
+        if (rec.value() == null) {
+          return;
+        }
+        try {
+          DeadLetter d = topics.deadLetter().valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+          String coord = d.getTopic() + "/" + d.getPartition() + "/" + d.getOffset();
+          if (expectedDeadLetters.contains(coord) && found.add(coord)) {
+            reasons.merge(reasonKind(d.getError()), 1, Integer::sum);
           }
+          if (d.getTopic().equals(topics.adapters().name())) {
+            badAdapters.keySet().stream().filter(v -> d.getError().contains(v)).forEach(lettered::add);
+          }
+        } catch (RuntimeException x) {
+          // a dead letter we cannot read is not one of ours
         }
       });
-      adapterDeadLetters = lettered.size();
+      boolean all = found.size() == expectedDeadLetters.size() && lettered.size() == badAdapters.size();
+      if (all || System.nanoTime() > deadline) {
+        break;
+      }
+      Thread.sleep(3000);
     }
+    long adapterDeadLetters = lettered.size();
 
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("name", scenario.cliName());
