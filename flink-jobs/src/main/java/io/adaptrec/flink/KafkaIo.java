@@ -7,7 +7,9 @@ import io.adaptrec.avro.UserState;
 import io.adaptrec.schemas.AvroDeserializer;
 import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.AvroSerializer;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.Topics;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -49,7 +51,7 @@ public final class KafkaIo {
   }
 
   static AvroSerdeConfig serdeConfig(PoolsConfig config) {
-    return AvroSerdeConfig.of(config.schemaRegistryUrl());
+    return AvroSerdeConfig.of(config.schemaRegistryUrl(), config.kafkaClient());
   }
 
   public static KafkaSource<UserUpdate> source(PoolsConfig config) {
@@ -67,6 +69,7 @@ public final class KafkaIo {
         .setGroupId(config.groupId())
         .setStartingOffsets(start)
         .setDeserializer(decoder)
+        .setProperties(config.kafkaClientProperties())
         .setProperty("isolation.level", "read_committed")
         .build();
   }
@@ -76,7 +79,7 @@ public final class KafkaIo {
   }
 
   public static KafkaSink<PoolUpdate> sink(PoolsConfig config) {
-    Properties producer = new Properties();
+    Properties producer = config.kafkaClientProperties();
     // must exceed the checkpoint interval plus recovery time, and stay under the broker's
     // transaction.max.timeout.ms (15 min by default)
     producer.setProperty("transaction.timeout.ms", String.valueOf(Math.max(60_000L, Math.min(900_000L, config.checkpointIntervalMs() * 10))));
@@ -98,6 +101,7 @@ public final class KafkaIo {
   public static KafkaSink<DeadLetterRecord> deadLetterSink(PoolsConfig config) {
     return KafkaSink.<DeadLetterRecord>builder()
         .setBootstrapServers(config.bootstrapServers())
+        .setKafkaProducerConfig(config.kafkaClientProperties())
         .setRecordSerializer(new DeadLetterSerializer(topics(config).deadLetter().name(), serdeConfig(config)))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();
@@ -106,7 +110,9 @@ public final class KafkaIo {
   /**
    * UserState (or a tombstone) to {@link UserUpdate} carrying its {@link UserUpdate.Origin}; a
    * record that cannot be decoded is counted ({@code undecodableUserStates}) and passed on as
-   * {@link UserUpdate#undecodable} for {@link UserStateValidator} to dead-letter.
+   * {@link UserUpdate#undecodable} for {@link UserStateValidator} to dead-letter. A record whose
+   * writer schema cannot be fetched because the registry is down fails the task instead: it is
+   * retried after the restart, never dead-lettered.
    */
   static final class UserStateDeserializer implements KafkaRecordDeserializationSchema<UserUpdate> {
     private static final long serialVersionUID = 1L;
@@ -126,12 +132,18 @@ public final class KafkaIo {
     }
 
     @Override
-    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<UserUpdate> out) {
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<UserUpdate> out) throws IOException {
       UserUpdate.Origin origin = new UserUpdate.Origin(record.topic(), record.partition(), record.offset(), record.key(), record.value(), null);
       UserUpdate decoded;
       try {
         decoded = decode(record, origin);
       } catch (RuntimeException e) {
+        if (RegistryUnavailableException.in(e)) {
+          // not a bad record: fail the task, so the job restarts from its last checkpoint (with the
+          // restart strategy's growing delay) and reads the record again once the registry answers
+          throw new IOException("user-state " + record.topic() + "-" + record.partition() + "@" + record.offset()
+              + " cannot be decoded while the schema registry is unavailable", e);
+        }
         if (undecodable != null) {
           undecodable.inc();
         }

@@ -20,8 +20,12 @@ import java.util.Set;
  * Typed, validated configuration of the similar-user-pools job, parsed once at start. Every key,
  * its default, range and meaning is listed in {@link #KEYS} and in
  * {@code flink-jobs/config/similar-user-pools.properties}. Parsed {@link ConfigKeys#failFast
- * fail-fast}: the first problem throws, and {@code kafka.*} keys are declared keys of this job,
- * not a pass-through.
+ * fail-fast}: the first problem throws, and {@code kafka.*} keys are declared keys of this job.
+ * The one pass-through is {@value #KAFKA_CLIENT}{@code *}: those settings go, prefix removed, to
+ * every Kafka client of the job (source, pool sink, dead-letter sink), e.g. {@code
+ * kafka.client.security.protocol=SASL_SSL}, and to the registry client (Confluent's names: {@code
+ * kafka.client.basic.auth.user.info=user:password}, as the other roles' {@code kafka.*}); settings the job itself owns ({@code bootstrap.servers},
+ * {@code group.id}, {@code transactional.id}, {@code isolation.level}, serializers) are refused there.
  */
 public record PoolsConfig(
     Mode mode,
@@ -45,7 +49,9 @@ public record PoolsConfig(
     String checkpointDir,
     int restartAttempts,
     long restartDelayMs,
+    long restartMaxDelayMs,
     String bootstrapServers,
+    Map<String, String> kafkaClient,
     String schemaRegistryUrl,
     String topicPrefix,
     String groupId,
@@ -53,6 +59,18 @@ public record PoolsConfig(
     String startingOffsets) implements Serializable {
 
   public enum Mode { EXACT, LSH, IVF }
+
+  /** Prefix of the Kafka client settings passed through to every client of the job. */
+  public static final String KAFKA_CLIENT = "kafka.client.";
+
+  /** Client settings the job sets itself; a {@value #KAFKA_CLIENT} key may not override them. */
+  private static final Set<String> OWNED_CLIENT_KEYS = Set.of("bootstrap.servers", "group.id", "transactional.id",
+      "isolation.level", "key.deserializer", "value.deserializer", "key.serializer", "value.serializer",
+      "enable.auto.commit");
+
+  public PoolsConfig {
+    kafkaClient = Map.copyOf(kafkaClient);
+  }
 
   /**
    * {@code pool.exclude-members}: the value as given ({@code spec}: empty, a comma-separated id
@@ -93,8 +111,10 @@ public record PoolsConfig(
       new Key("state.backend", "rocksdb", "rocksdb | hashmap", "rocksdb (production), hashmap (tests, small populations)"),
       new Key("checkpoint.interval-ms", "10000", "100..3600000", "exactly-once checkpoint interval; pools become visible to read_committed consumers on completion"),
       new Key("checkpoint.dir", "file:///tmp/adaptrec/flink-checkpoints", "URI, non-empty", "checkpoint storage URI"),
-      new Key("restart.attempts", "10", "0..1000", "fixed-delay restart attempts after a failure"),
-      new Key("restart.delay-ms", "2000", "0..600000", "delay between restart attempts"),
+      new Key("restart.attempts", "10", "0..1000", "restart attempts after a failure before the job fails (0 = never restart)"),
+      new Key("restart.delay-ms", "2000", "0..600000", "delay before the first restart"),
+      new Key("restart.max-delay-ms", "60000", "restart.delay-ms..3600000",
+          "each further restart waits twice as long, up to this (= restart.delay-ms: a fixed delay); reset after an hour without failure"),
       new Key("kafka.bootstrap-servers", "127.0.0.1:9092", "host:port[,host:port...], non-empty", "Kafka bootstrap servers"),
       new Key("schema.registry.url", "http://127.0.0.1:8081", "http(s) URL, non-empty", "Confluent-API schema registry URL"),
       new Key("topic.prefix", "adaptrec.", "string, may be empty", "prefix of the topic names (user-state, user-pools)"),
@@ -114,8 +134,28 @@ public record PoolsConfig(
     return from(m);
   }
 
-  /** Parses and validates; unknown keys are rejected so a typo never silently means a default. */
-  public static PoolsConfig from(Map<String, String> raw) {
+  /**
+   * Parses and validates; unknown keys are rejected so a typo never silently means a default.
+   * {@value #KAFKA_CLIENT}{@code *} keys are taken out first (the pass-through).
+   */
+  public static PoolsConfig from(Map<String, String> given) {
+    Map<String, String> raw = new LinkedHashMap<>();
+    Map<String, String> client = new java.util.TreeMap<>();
+    given.forEach((k, v) -> {
+      if (k.startsWith(KAFKA_CLIENT)) {
+        String name = k.substring(KAFKA_CLIENT.length());
+        if (name.isEmpty()) {
+          throw new IllegalArgumentException(k + " needs a Kafka client setting after the prefix, e.g. " + KAFKA_CLIENT + "security.protocol");
+        }
+        if (OWNED_CLIENT_KEYS.contains(name)) {
+          throw new IllegalArgumentException(k + " cannot be set: the job sets " + name + " itself"
+              + (name.equals("bootstrap.servers") ? " (use kafka.bootstrap-servers)" : ""));
+        }
+        client.put(name, v);
+      } else {
+        raw.put(k, v);
+      }
+    });
     ConfigKeys in = ConfigKeys.failFast(KEYS, raw);
     Mode mode = switch (in.text("mode").toLowerCase(Locale.ROOT)) {
       case "exact" -> Mode.EXACT;
@@ -133,6 +173,7 @@ public record PoolsConfig(
       throw new IllegalArgumentException("kafka.starting-offsets must be earliest or committed, was '" + offsets + "'");
     }
     int bits = (int) in.integer("lsh.bits", 1, 20);
+    long restartDelay = in.integer("restart.delay-ms", 0, 600_000);
     PoolsConfig c = new PoolsConfig(
         mode,
         (int) in.integer("pool.size", 1, 1000),
@@ -154,13 +195,20 @@ public record PoolsConfig(
         in.integer("checkpoint.interval-ms", 100, 3_600_000),
         in.nonBlank("checkpoint.dir"),
         (int) in.integer("restart.attempts", 0, 1000),
-        in.integer("restart.delay-ms", 0, 600_000),
+        restartDelay,
+        in.integer("restart.max-delay-ms", restartDelay, 3_600_000),
         in.nonBlank("kafka.bootstrap-servers"),
+        client,
         in.nonBlank("schema.registry.url"),
         in.text("topic.prefix"),
         in.nonBlank("kafka.group-id"),
         in.nonBlank("kafka.transactional-id-prefix"),
         offsets);
+    try {
+      KafkaIo.serdeConfig(c);   // the registry settings among kafka.client.* (basic.auth.*) are checked now, not on a task manager
+    } catch (org.apache.kafka.common.config.ConfigException e) {
+      throw new IllegalArgumentException("kafka.client.* registry settings: " + e.getMessage(), e);
+    }
     if (mode == Mode.IVF && c.ivfCentroidsFile().isBlank()) {
       throw new IllegalArgumentException("mode=ivf needs ivf.centroids-file (train one with the pools benchmark or IvfPartitioner.train)");
     }
@@ -168,6 +216,27 @@ public record PoolsConfig(
       throw new IllegalArgumentException("mode=lsh needs embedding.dim > 0 (the hyperplanes are drawn at start)");
     }
     return c;
+  }
+
+  /** The Kafka client settings of {@value #KAFKA_CLIENT}{@code *}, prefix removed, as {@link Properties}. */
+  public Properties kafkaClientProperties() {
+    Properties p = new Properties();
+    p.putAll(kafkaClient);
+    return p;
+  }
+
+  /** Every setting, with the registry password and any client setting that may hold a secret masked. */
+  @Override
+  public String toString() {
+    Map<String, String> m = asMap();
+    m.replaceAll((k, v) -> secret(k) && !v.isEmpty() ? (k.endsWith("user.info") ? v.split(":", 2)[0] + ":***" : "***") : v);
+    return "PoolsConfig" + m;
+  }
+
+  private static boolean secret(String key) {
+    String k = key.toLowerCase(Locale.ROOT);
+    return k.endsWith("user.info") || k.contains("password") || k.contains("jaas") || k.contains("secret")
+        || k.endsWith(".key");
   }
 
   /** The users of {@code pool.exclude-members}: they get pools, they are in none. */
@@ -278,7 +347,9 @@ public record PoolsConfig(
     m.put("checkpoint.dir", checkpointDir);
     m.put("restart.attempts", "" + restartAttempts);
     m.put("restart.delay-ms", "" + restartDelayMs);
+    m.put("restart.max-delay-ms", "" + restartMaxDelayMs);
     m.put("kafka.bootstrap-servers", bootstrapServers);
+    kafkaClient.forEach((k, v) -> m.put(KAFKA_CLIENT + k, v));
     m.put("schema.registry.url", schemaRegistryUrl);
     m.put("topic.prefix", topicPrefix);
     m.put("kafka.group-id", groupId);

@@ -80,9 +80,18 @@ public final class SimilarUserPoolsJob {
     if (config.restartAttempts() == 0) {
       conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
     } else {
-      conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-      conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, config.restartAttempts());
-      conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(config.restartDelayMs()));
+      // A fault that lasts (a broker or the registry away for minutes) must not use up the attempts
+      // in seconds: the delay doubles up to restart.max-delay-ms, and the count starts again after
+      // an hour without failure.
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, config.restartAttempts());
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+          Duration.ofMillis(Math.max(1, config.restartDelayMs())));
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+          Duration.ofMillis(Math.max(1, config.restartMaxDelayMs())));
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR, 0.1);
+      conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofHours(1));
     }
     // Every type on the wire is a record or primitive array; a Kryo fallback would be a bug.
     conf.set(PipelineOptions.GENERIC_TYPES, false);

@@ -31,6 +31,44 @@ class PoolsConfigTest {
   }
 
   @Test
+  void kafkaClientSettingsPassThroughAndSecretsAreNeverPrinted() {
+    PoolsConfig c = PoolsConfig.from(Map.of(
+        "kafka.client.security.protocol", "SASL_PLAINTEXT",
+        "kafka.client.sasl.mechanism", "SCRAM-SHA-256",
+        "kafka.client.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"pools\" password=\"s3cret\";",
+        "kafka.client.basic.auth.user.info", "pools:hunter2"));
+    assertThat(c.kafkaClientProperties()).containsEntry("security.protocol", "SASL_PLAINTEXT")
+        .containsEntry("sasl.mechanism", "SCRAM-SHA-256").hasSize(4);
+    assertThat(KafkaIo.serdeConfig(c).basicAuthUserInfo()).isEqualTo("pools:hunter2");
+    assertThat(c.toString()).doesNotContain("s3cret").doesNotContain("hunter2").contains("pools:***")
+        .contains("kafka.client.security.protocol=SASL_PLAINTEXT");
+    // round trip (the job's copy on the task managers is made with with())
+    assertThat(c.with(Map.of("pool.size", "5")).kafkaClient()).isEqualTo(c.kafkaClient());
+    assertThat(PoolsConfig.defaults().kafkaClient()).isEmpty();
+    assertThat(KafkaIo.serdeConfig(PoolsConfig.defaults()).basicAuthUserInfo()).isNull();
+
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("kafka.client.bootstrap.servers", "x:1")))
+        .hasMessageContaining("use kafka.bootstrap-servers");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("kafka.client.isolation.level", "read_uncommitted")))
+        .hasMessageContaining("the job sets isolation.level itself");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("kafka.client.basic.auth.user.info", "nocolon")))
+        .hasMessageContaining("user:password");
+  }
+
+  @Test
+  void restartDelaysGrowUpToTheMaximum() {
+    assertThat(PoolsConfig.defaults().restartMaxDelayMs()).isEqualTo(60_000);
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("restart.delay-ms", "5000", "restart.max-delay-ms", "1000")))
+        .hasMessage("restart.max-delay-ms must be in [5000, 3600000], was 1000");
+    var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment();
+    SimilarUserPoolsJob.configureEnvironment(env, PoolsConfig.from(Map.of("state.backend", "hashmap")));
+    var conf = env.getConfiguration();
+    assertThat(conf.get(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY)).isEqualTo("exponential-delay");
+    assertThat(conf.get(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF))
+        .isEqualTo(java.time.Duration.ofMinutes(1));
+  }
+
+  @Test
   void excludedMembersDefaultToNoneAndParseFromAList() {
     assertThat(PoolsConfig.defaults().excludedMembers()).isEmpty();
     assertThat(PoolsConfig.defaults().asMap()).containsEntry("pool.exclude-members", "");

@@ -78,6 +78,17 @@ public record AvroSerdeConfig(
   }
 
   /**
+   * The registry at {@code url} with the serde settings found among a role's Kafka client settings
+   * (its {@code kafka.*} pass-through: {@code basic.auth.user.info}, {@code auto.register.schemas},
+   * ...), which is how every role configures registry authentication.
+   */
+  public static AvroSerdeConfig of(String url, Map<String, ?> clientSettings) {
+    Map<String, Object> m = new LinkedHashMap<>(clientSettings);
+    m.put(SCHEMA_REGISTRY_URL, url);
+    return fromMap(m);
+  }
+
+  /**
    * Parses Kafka-style client properties. Unknown keys are ignored because the same map also
    * holds the producer/consumer settings.
    *

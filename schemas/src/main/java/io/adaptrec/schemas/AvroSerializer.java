@@ -103,8 +103,12 @@ public class AvroSerializer<T> implements Serializer<T>, Serializable {
                 : lookup(subject, s));
       }
     } catch (RegistryException e) {
-      throw new SerializationException("Cannot serialize " + schema.getFullName() + " for topic " + topic
-          + " (subject " + subject + "): " + e.getMessage(), e);
+      String what = "Cannot serialize " + schema.getFullName() + " for topic " + topic + " (subject " + subject + ")";
+      if (e.isUnavailable()) {
+        throw new RegistryUnavailableException(what + " now: the schema id is not cached and the registry cannot be asked ("
+            + e.getMessage() + "); retry later", e);
+      }
+      throw new SerializationException(what + ": " + e.getMessage(), e);
     }
     return encode(datum, writeSchema, id, topic);
   }

@@ -7,6 +7,7 @@ import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -22,7 +23,8 @@ public final class TopicScan {
 
   /**
    * @param client {@code bootstrap.servers} and any security settings
-   * @param each   called with every record (raw bytes), in partition order
+   * @param each   called with every record (raw bytes), in partition order; when it throws a {@link
+   *               RegistryUnavailableException} the scan waits and reads that record again ({@link RegistryBackoff})
    * @return records read; fewer than the topic holds only if {@code timeout} ran out first
    */
   public static long toEnd(Properties client, String topic, Duration timeout,
@@ -32,10 +34,11 @@ public final class TopicScan {
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readerProperties(client))) {
       Map<TopicPartition, Long> end = assignAllFromStart(consumer, List.of(topic), timeout);
       List<TopicPartition> parts = List.copyOf(end.keySet());
+      RegistryBackoff backoff = RegistryBackoff.standard("scan of " + topic);
       while (System.nanoTime() < until && parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          each.accept(r);
-          n++;
+        ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(100));
+        if (backoff.applyAll(consumer, batch, each)) {
+          n += batch.count();
         }
       }
     }

@@ -43,7 +43,8 @@ public final class UserStateTopology {
 
     /** The topic declarations for this configuration (shared serdes and registry client). */
     public static Topics topics(UserStateConfig config) {
-        return new Topics(config.topicPrefix(), AvroSerdeConfig.of(config.schemaRegistryUrl()));
+        // the registry settings (basic.auth.*) come with the kafka.* pass-through, as in every role
+        return new Topics(config.topicPrefix(), AvroSerdeConfig.of(config.schemaRegistryUrl(), config.kafkaOverrides()));
     }
 
     public static Topology buildTopology(UserStateConfig config) {

@@ -3,6 +3,8 @@ package io.adaptrec.worker.rollout;
 import io.adaptrec.avro.AdapterManifest;
 import io.adaptrec.avro.ArmMetrics;
 import io.adaptrec.avro.Rollout;
+import io.adaptrec.schemas.RegistryBackoff;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.time.Duration;
@@ -50,6 +52,7 @@ public final class ControlFeed implements AutoCloseable {
     private final boolean withMetrics;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread thread;
+    private final RegistryBackoff registryBackoff = RegistryBackoff.standard("control feed");
     private final AtomicBoolean running = new AtomicBoolean(true);
     private volatile boolean caughtUp;
     private volatile Throwable failure;
@@ -81,8 +84,8 @@ public final class ControlFeed implements AutoCloseable {
             Map<TopicPartition, Long> end = TopicScan.assignAllFromStart(consumer, names, Duration.ofSeconds(30));
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(100));
-                for (ConsumerRecord<byte[], byte[]> r : batch) {
-                    apply(r);
+                if (!registryBackoff.applyAll(consumer, batch, this::apply)) {
+                    continue;   // the registry could not be asked: rewound, waited, read again
                 }
                 if (!caughtUp) {
                     boolean done = true;
@@ -127,6 +130,9 @@ public final class ControlFeed implements AutoCloseable {
                 listener.metrics(topics.experimentMetrics().valueSerde().deserializer().deserialize(t, r.value()));
             }
         } catch (RuntimeException e) {
+            if (RegistryUnavailableException.in(e)) {
+                throw e;   // not a bad record: read again once the registry answers
+            }
             undecodable++;
             log.warn("control feed: skipping record {}-{}@{}: {}", t, r.partition(), r.offset(), e.toString());
         }

@@ -1,6 +1,7 @@
 package io.adaptrec.worker.serving;
 
 import io.adaptrec.avro.ItemEmbedding;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.model.LanguageModel;
@@ -82,6 +83,9 @@ public final class ItemEmbeddingPublisher {
                     out.remove(e.getItemId());   // compacted: a later record of the item replaced it
                 }
             } catch (RuntimeException ex) {
+                if (RegistryUnavailableException.in(ex)) {
+                    throw ex;   // the scan waits for the registry and reads it again
+                }
                 // other producers' bad records are theirs to dead-letter; they do not count as present
             }
         });

@@ -159,9 +159,8 @@ public record ServingConfig(
 
     /** The topics, with this configuration's prefix and registry (the {@code kafka.*} settings reach the registry client too). */
     public static io.adaptrec.schemas.Topics topics(ServingConfig cfg) {
-        Map<String, Object> serde = new java.util.HashMap<>(cfg.kafka());
-        serde.put(io.adaptrec.schemas.AvroSerdeConfig.SCHEMA_REGISTRY_URL, cfg.schemaRegistryUrl());
-        return new io.adaptrec.schemas.Topics(cfg.topicPrefix(), io.adaptrec.schemas.AvroSerdeConfig.fromMap(serde));
+        return new io.adaptrec.schemas.Topics(cfg.topicPrefix(),
+                io.adaptrec.schemas.AvroSerdeConfig.of(cfg.schemaRegistryUrl(), cfg.kafka()));
     }
 
     /** Settings every Kafka client of the worker starts from: brokers plus the kafka.* pass-through. */

@@ -4,6 +4,8 @@ import io.adaptrec.avro.DeadLetter;
 import io.adaptrec.avro.RecommendationRequest;
 import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.avro.ResponseStatus;
+import io.adaptrec.schemas.RegistryBackoff;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -68,6 +70,7 @@ public final class ServingLoop implements AutoCloseable {
     private final KafkaProducer<byte[], byte[]> producer;
     private final Duration pollTimeout;
     private final Thread thread;
+    private final RegistryBackoff registryBackoff = RegistryBackoff.standard("serving");
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicBoolean started = new AtomicBoolean(false);
     private final AtomicLong lag = new AtomicLong();
@@ -150,17 +153,26 @@ public final class ServingLoop implements AutoCloseable {
                 long read = System.nanoTime();
                 try {
                     process(records, read);
+                    registryBackoff.succeeded();
                 } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
                     throw e;   // fatal: another instance took our transactional.id, or we may not write
                 } catch (KafkaException e) {
-                    // e.g. a rebalance took a partition while the transaction was open: abort, and
-                    // re-read from the committed offsets so nothing is lost or answered twice.
-                    log.warn("serving: transaction aborted, re-reading from committed offsets: {}", e.toString());
+                    // e.g. a rebalance took a partition while the transaction was open, or the registry
+                    // could not be asked for a schema: abort, and re-read from the committed offsets so
+                    // nothing is lost, dead-lettered by mistake or answered twice.
+                    boolean registry = RegistryUnavailableException.in(e);
+                    if (!registry) {
+                        log.warn("serving: transaction aborted, re-reading from committed offsets: {}", e.toString());
+                    }
                     if (inTransaction) {
                         producer.abortTransaction();
                         inTransaction = false;
                     }
                     rewind(records.partitions());
+                    if (registry) {
+                        metrics.error("registry_unavailable");
+                        registryBackoff.await(e);
+                    }
                 }
             }
         } catch (WakeupException e) {
@@ -197,6 +209,9 @@ public final class ServingLoop implements AutoCloseable {
                 requests.add(req);
                 sources.add(r);
             } catch (RuntimeException e) {
+                if (RegistryUnavailableException.in(e)) {
+                    throw e;   // the request may be fine: the whole batch is read again once the registry answers
+                }
                 extra.addAll(undecodable(r, e));
             }
         }

@@ -7,6 +7,8 @@ import io.adaptrec.avro.Neighbour;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.avro.UserState;
 import io.adaptrec.schemas.LatencyHistogram;
+import io.adaptrec.schemas.RegistryBackoff;
+import io.adaptrec.schemas.RegistryUnavailableException;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.nio.ByteBuffer;
@@ -97,6 +99,7 @@ public final class StateMirror implements AutoCloseable {
     private final AtomicBoolean ready = new AtomicBoolean(false);
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong undecodable = new AtomicLong();
+    private final RegistryBackoff registryBackoff = RegistryBackoff.standard("state mirror");
     private final AtomicLong lag = new AtomicLong(-1);
     private final Map<Freshness, LatencyHistogram> freshness = new ConcurrentHashMap<>(Map.of(
             Freshness.USER_STATE, new LatencyHistogram(), Freshness.POOL, new LatencyHistogram()));
@@ -151,8 +154,8 @@ public final class StateMirror implements AutoCloseable {
                     end.values().stream().mapToLong(Long::longValue).sum());
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(50));
-                for (ConsumerRecord<byte[], byte[]> r : batch) {
-                    apply(r);
+                if (!registryBackoff.applyAll(consumer, batch, this::apply)) {
+                    continue;   // the registry could not be asked: rewound, waited, read again
                 }
                 records.addAndGet(batch.count());
                 if (!ready.get()) {
@@ -256,6 +259,9 @@ public final class StateMirror implements AutoCloseable {
                 items.put(item.getItemId(), item);
             }
         } catch (RuntimeException e) {
+            if (RegistryUnavailableException.in(e)) {
+                throw e;   // not a bad record: read again once the registry answers
+            }
             // The roles that own these topics dead-letter bad records; here they are counted and skipped.
             if (undecodable.incrementAndGet() <= 5) {
                 log.warn("state mirror: skipping undecodable record {}-{}@{}: {}", t, r.partition(), r.offset(),
