@@ -5,7 +5,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -24,6 +24,14 @@ final class Endpoints {
    * so an absent broker is reported at once rather than after the admin client's retries.
    */
   static boolean kafkaAnswers(String bootstrap, Duration timeout) {
+    Properties client = new Properties();
+    client.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    return kafkaAnswers(client, timeout);
+  }
+
+  /** As {@link #kafkaAnswers(String, Duration)} with the client's security settings ({@code client} holds bootstrap.servers). */
+  static boolean kafkaAnswers(Properties client, Duration timeout) {
+    String bootstrap = client.getProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
     String first = bootstrap.split(",")[0].trim();
     int colon = first.lastIndexOf(':');
     if (colon < 0) {
@@ -39,10 +47,11 @@ final class Endpoints {
       return false;
     }
     int ms = (int) timeout.toMillis();
-    try (Admin admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms))) {
+    Properties admin0 = new Properties();
+    admin0.putAll(client);
+    admin0.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+    admin0.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+    try (Admin admin = Admin.create(admin0)) {
       admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       return true;
     } catch (Exception e) {
@@ -52,10 +61,19 @@ final class Endpoints {
 
   /** Whether a Confluent-API schema registry answers {@code GET /subjects} at {@code url}. */
   static boolean registryAnswers(String url, Duration timeout) {
+    return registryAnswers(url, null, timeout);
+  }
+
+  /** As {@link #registryAnswers(String, Duration)}, with basic authentication ({@code userInfo} "user:password", null: none). */
+  static boolean registryAnswers(String url, String userInfo, Duration timeout) {
     try {
       HttpClient http = HttpClient.newBuilder().connectTimeout(timeout).build();
-      HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(stripSlash(url) + "/subjects")).timeout(timeout).GET().build(),
-          HttpResponse.BodyHandlers.discarding());
+      HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(stripSlash(url) + "/subjects")).timeout(timeout).GET();
+      if (userInfo != null) {
+        req.header("Authorization", "Basic " + java.util.Base64.getEncoder()
+            .encodeToString(userInfo.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      }
+      HttpResponse<Void> r = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
       return r.statusCode() == 200;
     } catch (Exception e) {
       return false;

@@ -137,7 +137,7 @@ final class LiveDemo {
     this.data = data;
     this.cfg = cfg;
     this.out = out;
-    client.setProperty("bootstrap.servers", stack.bootstrapServers());
+    client.putAll(stack.clientProperties());
   }
 
   /** Runs bootstrap, live phase and the final collection; the report as a JSON tree. */
@@ -160,10 +160,10 @@ final class LiveDemo {
     Map<String, Object> freshness;
     Map<String, Object> freshnessSeries = new LinkedHashMap<>();
     List<Map<String, Object>> experimentSeries = new ArrayList<>();
-    try (PipelineWatcher watcher = new PipelineWatcher(stack.bootstrapServers(), stack.topics())) {
+    try (PipelineWatcher watcher = new PipelineWatcher(stack.clientProperties(), stack.topics())) {
       phase("bootstrap", "replaying the earliest %.0f %% (%,d interactions) so every user has a state and a pool ...",
           100 * cfg.pastFraction(), cut);
-      Replayer.Summary boot = new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(),
+      Replayer.Summary boot = new Replayer(stack.topics(), stack.bootstrapServers(), stack.clientSettings(),
           new Replayer.Options(0, Replayer.RecordTime.NOW, false), System.err).replay(past, 0);
       replayed.addAndGet(boot.interactions());
       awaitBootstrap(watcher, worker, cut);

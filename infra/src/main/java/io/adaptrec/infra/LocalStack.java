@@ -70,6 +70,7 @@ public final class LocalStack implements AutoCloseable {
   private final long startNanos = System.nanoTime();
   private long startMillis;
   private EmbeddedKafkaBroker broker;
+  private StackSecurity security;   // null unless --secure
   private EmbeddedSchemaRegistry registry;
   private RegistrySnapshot snapshot;
   private Topics topics;
@@ -110,21 +111,30 @@ public final class LocalStack implements AutoCloseable {
 
   private void startAll() throws Exception {
     int kafkaPort = Ports.choose("--kafka-port", config.kafkaPort(), StackConfig.DEFAULT_KAFKA_PORT);
-    broker = EmbeddedKafkaBroker.defaults().withPort(kafkaPort).withLogDir(dataDir.resolve("kafka")).start();
+    EmbeddedKafkaBroker.Config brokerConfig = EmbeddedKafkaBroker.defaults().withPort(kafkaPort).withLogDir(dataDir.resolve("kafka"));
+    if (config.secure()) {
+      security = StackSecurity.loadOrCreate(dataDir);
+      brokerConfig = brokerConfig.withScram(security.scram());
+    }
+    broker = brokerConfig.start();
     started.push(new Component("Kafka broker", broker));
 
     int registryPort = Ports.choose("--registry-port", config.registryPort(), StackConfig.DEFAULT_REGISTRY_PORT);
-    registry = EmbeddedSchemaRegistry.start(registryPort);
+    registry = EmbeddedSchemaRegistry.start(registryPort, security == null ? null : security.registryUserInfo());
     started.push(new Component("schema registry", registry));
     if (!temporaryDataDir) {
       // the embedded registry keeps schemas in memory; persisted Kafka data is only readable
       // after a restart if every schema comes back under its old id
-      snapshot = RegistrySnapshot.attach(registry.url(), dataDir.resolve("registry-snapshot.json"));
+      snapshot = RegistrySnapshot.attach(registry.url(), security == null ? null : security.registryUserInfo(),
+          dataDir.resolve("registry-snapshot.json"));
       started.push(new Component("registry snapshot", snapshot));
     }
 
-    topics = new Topics(config.topicPrefix(), AvroSerdeConfig.of(registry.url()));
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+    topics = new Topics(config.topicPrefix(), AvroSerdeConfig.of(registry.url(), settings(StackSecurity.CLIENT)));
+    if (security != null) {
+      security.writeClientConfig(clientConfigFile());
+    }
+    try (Admin admin = Admin.create(clientProperties())) {
       TopicAdmin.Report report = TopicAdmin.ensureTopics(admin, topics.all(), (short) 1, Duration.ofSeconds(30));
       if (!report.fewerPartitions().isEmpty()) {
         LOG.warn("Topics with fewer partitions than declared (kept as they are): {}", report.fewerPartitions());
@@ -143,7 +153,8 @@ public final class LocalStack implements AutoCloseable {
           "topic.prefix", config.topicPrefix(),
           "topics.ensure", "false", // created above, all of them, with their declared policies
           "state.dir", dataDir.resolve("streams").toString(),
-          "query.http.port", Integer.toString(queryPort))).with(config.settings(Role.STREAMS));
+          "query.http.port", Integer.toString(queryPort)))
+          .with(StackSecurity.prefixed("kafka.", settings(StackSecurity.STREAMS))).with(config.settings(Role.STREAMS));
       streams = StreamsApp.start(streamsConfig);
       started.push(new Component("streams role (UserStateTopology)", streams));
       awaitStreamsRunning();
@@ -159,7 +170,8 @@ public final class LocalStack implements AutoCloseable {
           "schema.registry.url", registry.url(),
           "topic.prefix", config.topicPrefix(),
           "kafka.group-id", config.topicPrefix() + "similar-user-pools",
-          "kafka.transactional-id-prefix", config.topicPrefix() + "similar-user-pools")).with(config.settings(Role.POOLS));
+          "kafka.transactional-id-prefix", config.topicPrefix() + "similar-user-pools"))
+          .with(StackSecurity.prefixed(PoolsConfig.KAFKA_CLIENT, settings(StackSecurity.POOLS))).with(config.settings(Role.POOLS));
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       SimilarUserPoolsJob.configureEnvironment(env, poolsConfig);
       new SimilarUserPoolsJob(poolsConfig, poolsConfig.partitioner(), KafkaIo.source(poolsConfig),
@@ -185,17 +197,13 @@ public final class LocalStack implements AutoCloseable {
     }
     if (config.roles().contains(Role.GATEWAY) && worker != null) {
       int port = Ports.choose("--gateway-port", config.gatewayPort(), StackConfig.DEFAULT_GATEWAY_PORT);
-      Properties client = new Properties();
-      client.setProperty("bootstrap.servers", broker.bootstrapServers());
-      gateway = new Gateway(topics, client, Ports.HOST, port, Duration.ofSeconds(30));
+      gateway = new Gateway(topics, clientProperties(), Ports.HOST, port, Duration.ofSeconds(30));
       started.push(new Component("gateway role (HTTP)", gateway));
     }
     if (config.roles().contains(Role.DASHBOARD)) {
       // last: it shows every other role, and stops first
       int port = Ports.choose("--dashboard-port", config.dashboardPort(), StackConfig.DEFAULT_DASHBOARD_PORT);
-      Properties client = new Properties();
-      client.setProperty("bootstrap.servers", broker.bootstrapServers());
-      dashboard = new Dashboard(topics, client, Ports.HOST, port, dashboardLocal());
+      dashboard = new Dashboard(topics, clientProperties(), Ports.HOST, port, dashboardLocal());
       started.push(new Component("dashboard role (HTTP)", dashboard));
     }
     startMillis = (System.nanoTime() - startNanos) / 1_000_000;
@@ -247,6 +255,12 @@ public final class LocalStack implements AutoCloseable {
     p.setProperty("http.port", Integer.toString(httpPort));
     p.setProperty("adapters.dir", Files.createDirectories(dataDir.resolve("adapters")).toString());
     p.setProperty("rollout.controller.id", config.topicPrefix() + "rollout-controller");
+    String user = switch (role) {
+      case REFRESH -> StackSecurity.TRAINER;
+      case CONTROL -> StackSecurity.CONTROLLER;
+      default -> StackSecurity.WORKER;
+    };
+    StackSecurity.prefixed("kafka.", settings(user)).forEach(p::setProperty);
     config.settings(role).forEach(p::setProperty);
     return ServingConfig.fromProperties(p);
   }
@@ -280,6 +294,37 @@ public final class LocalStack implements AutoCloseable {
   /** {@code host:port} for {@code bootstrap.servers}. */
   public String bootstrapServers() {
     return broker.bootstrapServers();
+  }
+
+  /** The Kafka (and registry) client settings of {@code user} in a secured stack; empty otherwise. */
+  private Map<String, String> settings(String user) {
+    return security == null ? Map.of() : security.settings(user);
+  }
+
+  /**
+   * {@code bootstrap.servers} plus, in a {@code --secure} stack, the client user's SASL/SCRAM and
+   * registry settings: the base of any client of this stack (tests, demo, benchmarks).
+   */
+  public Properties clientProperties() {
+    Properties p = new Properties();
+    p.putAll(settings(StackSecurity.CLIENT));
+    p.setProperty("bootstrap.servers", broker.bootstrapServers());
+    return p;
+  }
+
+  /** The security settings alone (empty unless {@code --secure}), e.g. for a {@link Replayer}'s producer. */
+  public Map<String, Object> clientSettings() {
+    return Map.copyOf(settings(StackSecurity.CLIENT));
+  }
+
+  /** Where a {@code --secure} stack writes its client settings (for {@code --client-config}); absent otherwise. */
+  public Path clientConfigFile() {
+    return dataDir.resolve("client.properties");
+  }
+
+  /** Whether the broker takes SASL/SCRAM users only and the registry basic authentication. */
+  public boolean secure() {
+    return security != null;
   }
 
   /** Base URL for {@code schema.registry.url}. */
@@ -421,8 +466,12 @@ public final class LocalStack implements AutoCloseable {
   /** A readable description of what runs where, for {@code up} and {@code demo}. */
   public String describe() {
     Map<String, String> lines = new LinkedHashMap<>();
-    lines.put("Kafka bootstrap servers", bootstrapServers() + "   (embedded KRaft broker " + org.apache.kafka.common.utils.AppInfoParser.getVersion() + ")");
-    lines.put("Schema registry", registryUrl() + "   (Confluent REST API)");
+    lines.put("Kafka bootstrap servers", bootstrapServers() + "   (embedded KRaft broker " + org.apache.kafka.common.utils.AppInfoParser.getVersion()
+        + (security != null ? ", SASL_PLAINTEXT + " + EmbeddedKafkaBroker.SCRAM_MECHANISM + ": one user per role" : "") + ")");
+    lines.put("Schema registry", registryUrl() + "   (Confluent REST API" + (security != null ? ", basic authentication" : "") + ")");
+    if (security != null) {
+      lines.put("Client settings", clientConfigFile() + "   (pass to any ./adaptrec command: --client-config FILE)");
+    }
     lines.put("Flink MiniCluster", "REST " + flink.restAddress() + ", " + flink.slots() + " slots, job parallelism "
         + config.flinkParallelism());
     lines.put("Data dir", dataDir + (temporaryDataDir ? "   (temporary: deleted on exit; --data-dir to keep)" : "   (kept)"));

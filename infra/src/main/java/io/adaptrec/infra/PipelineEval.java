@@ -109,7 +109,7 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
         "serving.request.deadline.ms", "600000")))) {
       Worker worker = stack.worker().orElseThrow();
       long t0 = System.nanoTime();
-      new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(), Replayer.Options.fastest(), System.err)
+      new Replayer(stack.topics(), stack.bootstrapServers(), stack.clientSettings(), Replayer.Options.fastest(), System.err)
           .replay(replay, 0);
       long[] users = known.keySet().stream().mapToLong(Long::longValue).toArray();
       String pooled = ServingBenchmark.awaitModelSpacePools(worker, pooledUsers(known), Duration.ofSeconds(5), Duration.ofMinutes(10));
@@ -125,8 +125,7 @@ final class PipelineEval implements EvalCommand.PipelineRunner {
       Map<String, long[]> pipelineRanks = new ConcurrentHashMap<>();
       AtomicLong errors = new AtomicLong();
       AtomicLong responses = new AtomicLong();
-      Properties client = new Properties();
-      client.setProperty("bootstrap.servers", stack.bootstrapServers());
+      Properties client = stack.clientProperties();
       try (RecClient rc = new RecClient(stack.topics(), client)) {
         Map<String, RecommenderFactory> factories = new LinkedHashMap<>();
         factories.put("offline", (td, seed) -> List.of(new Offline(variant, core, offlineHood, offlineRanks)));

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -53,14 +54,15 @@ final class PipelineWatcher implements AutoCloseable {
   private long lastStateNanos = System.nanoTime();
   private long lastPoolNanos = System.nanoTime();
 
-  PipelineWatcher(String bootstrapServers, Topics topics) {
+  /** @param client bootstrap.servers and any security settings */
+  PipelineWatcher(Properties client, Topics topics) {
     this.stateTopic = topics.userState().name();
     this.poolTopic = topics.userPools().name();
     this.stateKeys = topics.userState().keySerde().deserializer();
     this.stateValues = topics.userState().valueSerde().deserializer();
     this.poolValues = topics.userPools().valueSerde().deserializer();
     Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    client.forEach((k, v) -> p.put(k.toString(), v));
     // both producers are transactional (Streams exactly-once, Flink's exactly-once sink)
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

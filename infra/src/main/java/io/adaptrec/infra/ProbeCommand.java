@@ -4,7 +4,6 @@ import io.adaptrec.avro.RecommendationRequest;
 import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.avro.SimilarUserPool;
 import io.adaptrec.client.RecClient;
-import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.eval.JsonReport;
@@ -27,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -79,9 +79,8 @@ public final class ProbeCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "7", description = "Seed of the user choice (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--client-config", paramLabel = "KEY=VALUE",
-      description = "Extra Kafka client settings, e.g. security.protocol=SASL_SSL (repeatable).")
-  Map<String, String> clientConfig = new HashMap<>();
+  @Mixin
+  ClientConfigOption clientConfig = new ClientConfigOption();
 
   @Option(names = "--report-json", paramLabel = "FILE", description = "Also write the result as JSON.")
   Path reportJson;
@@ -92,13 +91,11 @@ public final class ProbeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--requests and --k must be >= 1, --min-pools and --linger >= 0, --timeout >= 1");
     }
     PrintWriter out = spec.commandLine().getOut();
-    if (!Endpoints.kafkaAnswers(bootstrap, Duration.ofSeconds(10))) {
+    Properties client = clientConfig.client(bootstrap);
+    if (!Endpoints.kafkaAnswers(client, Duration.ofSeconds(10))) {
       throw new IllegalStateException("no Kafka cluster answers at " + bootstrap);
     }
-    Topics topics = new Topics(topicPrefix, AvroSerdeConfig.of(registry));
-    Properties client = new Properties();
-    client.putAll(clientConfig);
-    client.put("bootstrap.servers", bootstrap);
+    Topics topics = new Topics(topicPrefix, clientConfig.serde(registry));
 
     long t0 = System.nanoTime();
     long deadline = t0 + TimeUnit.SECONDS.toNanos(timeoutSeconds);

@@ -6,7 +6,6 @@ import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.avro.ScoredItem;
 import io.adaptrec.avro.SelectedDemonstration;
 import io.adaptrec.client.RecClient;
-import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import java.io.PrintWriter;
@@ -19,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,19 +53,21 @@ public final class RecommendCommand implements Callable<Integer> {
   @Option(names = "--timeout-ms", defaultValue = "10000", description = "How long to wait for the response (default: ${DEFAULT-VALUE}).")
   long timeoutMs;
 
+  @Mixin
+  ClientConfigOption clientConfig = new ClientConfigOption();
+
   @Option(names = "--json", description = "Print the response as JSON (the gateway's format) instead of the explanation.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    if (!Endpoints.kafkaAnswers(bootstrap, Duration.ofSeconds(5))) {
+    if (!Endpoints.kafkaAnswers(clientConfig.client(bootstrap), Duration.ofSeconds(5))) {
       spec.commandLine().getErr().println("No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR");
       return 2;
     }
-    Topics topics = new Topics(topicPrefix, AvroSerdeConfig.of(registry));
-    Properties p = new Properties();
-    p.setProperty("bootstrap.servers", bootstrap);
+    Topics topics = new Topics(topicPrefix, clientConfig.serde(registry));
+    Properties p = clientConfig.client(bootstrap);
     RecommendationResponse r;
     try (RecClient client = new RecClient(topics, p)) {
       r = client.recommend(user, k, candidates, Duration.ofMillis(timeoutMs));
@@ -78,7 +80,7 @@ public final class RecommendCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
-    explain(out, r, titles(topics, bootstrap));
+    explain(out, r, titles(topics, p));
     out.flush();
     return r.getError() == null ? 0 : 1;
   }
@@ -113,10 +115,8 @@ public final class RecommendCommand implements Callable<Integer> {
   }
 
   /** Titles from the items topic (read to its end once). */
-  static Map<Long, String> titles(Topics topics, String bootstrap) {
+  static Map<Long, String> titles(Topics topics, Properties c) {
     Map<Long, String> out = new HashMap<>();
-    Properties c = new Properties();
-    c.setProperty("bootstrap.servers", bootstrap);
     String t = topics.items().name();
     TopicScan.toEnd(c, t, Duration.ofSeconds(20), r -> {
       if (r.value() != null) {

@@ -40,9 +40,6 @@ public final class RegistryCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     boolean auth = userInfo != null && !userInfo.isBlank();
-    if (auth && snapshot != null) {
-      throw new IllegalArgumentException("--snapshot cannot be combined with basic authentication yet (the snapshot reads the registry without credentials)");
-    }
     EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(port, auth ? userInfo : null);
     RegistrySnapshot saver = null;
     try {
@@ -50,7 +47,7 @@ public final class RegistryCommand implements Callable<Integer> {
         if (snapshot.getParent() != null) {
           java.nio.file.Files.createDirectories(snapshot.getParent());
         }
-        saver = RegistrySnapshot.attach(registry.url(), snapshot);
+        saver = RegistrySnapshot.attach(registry.url(), auth ? userInfo : null, snapshot);
       }
     } catch (Exception e) {
       registry.close();

@@ -54,13 +54,16 @@ final class RegistrySnapshot implements AutoCloseable {
   record Snapshot(String compatibility, Map<String, String> subjectCompatibility, List<Entry> schemas) {}
 
   private final String url;
+  private final String authHeader;   // null: no authentication
   private final Path file;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final ScheduledExecutorService timer;
   private Snapshot lastWritten;
 
-  private RegistrySnapshot(String url, Path file) {
+  private RegistrySnapshot(String url, String userInfo, Path file) {
     this.url = url;
+    this.authHeader = userInfo == null ? null
+        : "Basic " + java.util.Base64.getEncoder().encodeToString(userInfo.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     this.file = file;
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "registry-snapshot");
@@ -71,7 +74,12 @@ final class RegistrySnapshot implements AutoCloseable {
 
   /** Restores {@code file} into the (empty) registry at {@code url} if it exists, then keeps it up to date. */
   static RegistrySnapshot attach(String url, Path file) throws IOException, InterruptedException {
-    RegistrySnapshot s = new RegistrySnapshot(url, file);
+    return attach(url, null, file);
+  }
+
+  /** As {@link #attach(String, Path)} for a registry that wants basic authentication ({@code userInfo} "user:password", null: none). */
+  static RegistrySnapshot attach(String url, String userInfo, Path file) throws IOException, InterruptedException {
+    RegistrySnapshot s = new RegistrySnapshot(url, userInfo, file);
     if (Files.exists(file)) {
       Snapshot saved = JSON.readValue(file.toFile(), Snapshot.class);
       s.restore(saved);
@@ -198,6 +206,9 @@ final class RegistrySnapshot implements AutoCloseable {
   private JsonNode send(String method, String path, String body, boolean absentIsNull) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(10))
         .header("Accept", CONTENT_TYPE);
+    if (authHeader != null) {
+      b.header("Authorization", authHeader);
+    }
     if (body != null) {
       b.header("Content-Type", CONTENT_TYPE).method(method, HttpRequest.BodyPublishers.ofString(body));
     } else {

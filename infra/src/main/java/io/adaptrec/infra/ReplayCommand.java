@@ -50,6 +50,9 @@ public final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--registry", paramLabel = "URL", description = "Schema registry URL (default: " + Endpoints.DEFAULT_REGISTRY + ").")
   String registry;
 
+  @Mixin
+  ClientConfigOption clientConfig = new ClientConfigOption();
+
   @Option(names = "--embedded", description = "Start a temporary embedded broker and registry for this replay (stopped afterwards).")
   boolean embedded;
 
@@ -81,7 +84,7 @@ public final class ReplayCommand implements Callable<Integer> {
     String registryUrl = registry == null ? Endpoints.DEFAULT_REGISTRY : Endpoints.stripSlash(registry);
     if (!embedded) {
       kafka = bootstrap != null ? bootstrap : Endpoints.DEFAULT_BOOTSTRAP;
-      if (!Endpoints.kafkaAnswers(kafka, Duration.ofSeconds(5))) {
+      if (!Endpoints.kafkaAnswers(clientConfig.client(kafka), Duration.ofSeconds(5))) {
         err.println(bootstrap != null
             ? "adaptrec replay: no Kafka cluster answers at " + kafka + "."
             : "adaptrec replay: no local stack is running (nothing answers at " + kafka + ").");
@@ -90,7 +93,7 @@ public final class ReplayCommand implements Callable<Integer> {
         err.println("  or point at a cluster:  --bootstrap HOST:PORT --registry URL");
         return 1;
       }
-      if (!Endpoints.registryAnswers(registryUrl, Duration.ofSeconds(5))) {
+      if (!Endpoints.registryAnswers(registryUrl, clientConfig.serde(registryUrl).basicAuthUserInfo(), Duration.ofSeconds(5))) {
         err.println("adaptrec replay: no schema registry answers at " + registryUrl + "; pass --registry URL.");
         return 1;
       }
@@ -104,15 +107,16 @@ public final class ReplayCommand implements Callable<Integer> {
       StackConfig stackConfig = StackConfig.defaults().withFreePorts().withTopicPrefix(topicPrefix).withRoles(EnumSet.noneOf(Role.class));
       try (LocalStack stack = LocalStack.start(stackConfig)) {
         err.println("embedded stack: Kafka " + stack.bootstrapServers() + ", registry " + stack.registryUrl());
-        return replay(stack.topics(), stack.bootstrapServers(), options, loaded, out);
+        return replay(stack.topics(), stack.bootstrapServers(), Map.of(), options, loaded, out);
       }
     }
-    return replay(new Topics(topicPrefix, AvroSerdeConfig.of(registryUrl)), kafka, options, loaded, out);
+    return replay(new Topics(topicPrefix, clientConfig.serde(registryUrl)), kafka, Map.copyOf(clientConfig.settings()),
+        options, loaded, out);
   }
 
-  private int replay(Topics topics, String kafka, Replayer.Options options, LoadResult loaded, PrintWriter out)
-      throws InterruptedException {
-    Replayer.Summary summary = new Replayer(topics, kafka, Map.of(), options, System.err)
+  private int replay(Topics topics, String kafka, Map<String, Object> security, Replayer.Options options, LoadResult loaded,
+      PrintWriter out) throws InterruptedException {
+    Replayer.Summary summary = new Replayer(topics, kafka, security, options, System.err)
         .replay(loaded.dataset(), loaded.report().skippedLines());
     out.println(summary.describe());
     out.println("  topics: " + topics.items().name() + ", " + topics.interactions().name() + " on " + kafka);

@@ -84,7 +84,7 @@ public final class RolloutBenchmark {
     report.put("past_interactions", cut);
     report.put("live_interactions", live.size());
     progress("replaying %d past interactions (the trainer learns from them) ...", cut);
-    new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(), Replayer.Options.fastest(), System.err).replay(past, 0);
+    new Replayer(stack.topics(), stack.bootstrapServers(), stack.clientSettings(), Replayer.Options.fastest(), System.err).replay(past, 0);
     long replayed = System.nanoTime();
 
     progress("waiting for the trainer's first published adapter to be routed ...");
@@ -108,8 +108,7 @@ public final class RolloutBenchmark {
     progress("experiment %s routes on the worker; live traffic ...", exp);
 
     Map<String, int[]> byArm = new LinkedHashMap<>();   // arm -> responses in the experiment, hits@1 of the true item
-    Properties client = new Properties();
-    client.setProperty("bootstrap.servers", stack.bootstrapServers());
+    Properties client = stack.clientProperties();
     Topics topics = stack.topics();
     Map<Long, Set<Long>> seen = new HashMap<>();
     for (Dataset.Event e : past.interactions()) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.adaptrec.avro.RolloutAction;
 import io.adaptrec.avro.RolloutArm;
 import io.adaptrec.avro.RolloutDecision;
-import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.cli.RolloutSimulateCommand;
 import io.adaptrec.worker.rollout.ArmTotals;
@@ -53,19 +52,20 @@ public final class RolloutCommand implements Runnable {
     @Option(names = "--topic-prefix", defaultValue = Topics.DEFAULT_PREFIX, description = "Topic prefix (default: ${DEFAULT-VALUE}).")
     String topicPrefix;
 
+    @Mixin
+    ClientConfigOption clientConfig = new ClientConfigOption();
+
     Topics topics() {
-      return new Topics(topicPrefix, AvroSerdeConfig.of(registry));
+      return new Topics(topicPrefix, clientConfig.serde(registry));
     }
 
     Properties client() {
-      Properties p = new Properties();
-      p.setProperty("bootstrap.servers", bootstrap);
-      return p;
+      return clientConfig.client(bootstrap);
     }
 
     /** Null when a broker answers, else the message to print. */
     String unreachable() {
-      return Endpoints.kafkaAnswers(bootstrap, Duration.ofSeconds(5)) ? null
+      return Endpoints.kafkaAnswers(client(), Duration.ofSeconds(5)) ? null
           : "No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR";
     }
   }

@@ -89,7 +89,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
     out.println("Starting the local stack with a worker serving " + model + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(config)) {
-      new Replayer(stack.topics(), stack.bootstrapServers(), Map.of(), Replayer.Options.fastest(), System.err)
+      new Replayer(stack.topics(), stack.bootstrapServers(), stack.clientSettings(), Replayer.Options.fastest(), System.err)
           .replay(loaded.dataset(), loaded.report().skippedLines());
       ServingBenchmark bench = new ServingBenchmark(stack, loaded.dataset(),
           new ServingBenchmark.Config(requests, rates, warmup, seed, modelRequests, knownItems), out);

@@ -229,8 +229,7 @@ final class ServingBenchmark {
   }
 
   private Map<String, Object> endToEnd(int rate, SplittableRandom rng) throws Exception {
-    Properties p = new Properties();
-    p.setProperty("bootstrap.servers", stack.bootstrapServers());
+    Properties p = stack.clientProperties();
     int total = cfg.requests() + (int) (cfg.requests() * cfg.warmupFraction());
     int warm = total - cfg.requests();
     Histogram all = new Histogram(3);

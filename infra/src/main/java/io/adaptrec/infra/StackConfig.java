@@ -33,6 +33,8 @@ import java.util.Set;
  * @param dashboardPort the live dashboard's port ({@code --dashboard-port}, default 8070)
  * @param roleSettings extra configuration keys per role over the stack's own (e.g. the worker's
  *     {@code serving.*} keys, the pools job's {@code pool.*} keys)
+ * @param secure {@code --secure}: the broker takes SASL/SCRAM users only (one per role) and the
+ *     registry wants basic authentication; the stack writes {@code client.properties} for the CLI
  */
 public record StackConfig(
     Integer kafkaPort,
@@ -49,7 +51,8 @@ public record StackConfig(
     Integer workerHttpPort,
     Integer gatewayPort,
     Integer dashboardPort,
-    Map<Role, Map<String, String>> roleSettings) {
+    Map<Role, Map<String, String>> roleSettings,
+    boolean secure) {
 
   public static final int DEFAULT_KAFKA_PORT = 9092;
   public static final int DEFAULT_REGISTRY_PORT = 8081;
@@ -89,56 +92,63 @@ public record StackConfig(
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
   public static StackConfig defaults() {
     return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
-        EnumSet.allOf(Role.class), null, null, null, null, Map.of());
+        EnumSet.allOf(Role.class), null, null, null, null, Map.of(), false);
   }
 
   /** Every port 0 (any free port): for tests and for several stacks on one machine. */
   public StackConfig withFreePorts() {
     return new StackConfig(0, 0, 0, 0, flinkParallelism, flinkCheckpointMs, flinkStateBackend, dataDir,
-        topicPrefix, roles, modelDir, 0, 0, 0, roleSettings);
+        topicPrefix, roles, modelDir, 0, 0, 0, roleSettings, secure);
   }
 
   public StackConfig withPorts(Integer kafka, Integer registry, Integer flinkRest, Integer streamsQuery) {
     return new StackConfig(kafka, registry, flinkRest, streamsQuery, flinkParallelism, flinkCheckpointMs,
-        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   public StackConfig withFlink(int parallelism, long checkpointMs, String stateBackend) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, parallelism, checkpointMs,
-        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        stateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   public StackConfig withDataDir(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   public StackConfig withTopicPrefix(String prefix) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, prefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   public StackConfig withRoles(Set<Role> newRoles) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, newRoles, modelDir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   /** Serve {@code dir} with the worker (and the gateway in front of it). */
   public StackConfig withModel(Path dir) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, dashboardPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, dir, workerHttpPort, gatewayPort, dashboardPort, roleSettings, secure);
   }
 
   public StackConfig withServingPorts(Integer worker, Integer gateway) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, dashboardPort, roleSettings);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, worker, gateway, dashboardPort, roleSettings, secure);
   }
 
   /** The dashboard's port: null = 8070 if free, else any; 0 = any free port. */
   public StackConfig withDashboardPort(Integer port) {
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
         flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, port,
-        roleSettings);
+        roleSettings, secure);
+  }
+
+  /** SASL/SCRAM to the broker and basic authentication to the registry, for every role and client. */
+  public StackConfig withSecure(boolean on) {
+    return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort,
+        roleSettings, on);
   }
 
   /** {@code settings} added to (and overriding) the keys {@code role} already has here. */
@@ -149,7 +159,7 @@ public record StackConfig(
     merged.putAll(settings);
     all.put(role, merged);
     return new StackConfig(kafkaPort, registryPort, flinkRestPort, streamsQueryPort, flinkParallelism,
-        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, all);
+        flinkCheckpointMs, flinkStateBackend, dataDir, topicPrefix, roles, modelDir, workerHttpPort, gatewayPort, dashboardPort, all, secure);
   }
 
   /** The extra keys of {@code role} (empty if none). */

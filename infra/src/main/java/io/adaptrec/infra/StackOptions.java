@@ -63,6 +63,11 @@ public final class StackOptions {
       description = "Live dashboard port on 127.0.0.1 (default: 8070 if free, else any free port).")
   Integer dashboardPort;
 
+  @Option(names = "--secure",
+      description = "SASL/SCRAM to the broker (one user per role, random passwords kept in the data dir) and basic "
+          + "authentication to the registry; clients use the client.properties the stack writes (--client-config).")
+  boolean secure;
+
   /** The stack configuration these options describe, on top of {@code base}. */
   StackConfig toConfig(StackConfig base) {
     Set<Role> parsed = EnumSet.noneOf(Role.class);
@@ -81,6 +86,7 @@ public final class StackOptions {
         .withModel(model != null ? model : base.modelDir())
         .withServingPorts(workerPort != null ? workerPort : base.workerHttpPort(),
             gatewayPort != null ? gatewayPort : base.gatewayPort())
-        .withDashboardPort(dashboardPort != null ? dashboardPort : base.dashboardPort());
+        .withDashboardPort(dashboardPort != null ? dashboardPort : base.dashboardPort())
+        .withSecure(secure || base.secure());
   }
 }

@@ -6,13 +6,11 @@ import io.adaptrec.schemas.TopicAdmin;
 import io.adaptrec.schemas.Topics;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -42,9 +40,8 @@ public final class TopicsCommand implements Callable<Integer> {
       description = "Topic name prefix (default: ${DEFAULT-VALUE}).")
   String topicPrefix;
 
-  @Option(names = "--admin-config", paramLabel = "KEY=VALUE",
-      description = "Extra admin client settings, e.g. security.protocol=SASL_SSL (repeatable).")
-  Map<String, String> adminConfig = new HashMap<>();
+  @Mixin
+  ClientConfigOption clientConfig = new ClientConfigOption();
 
   @Override
   public Integer call() {
@@ -54,9 +51,7 @@ public final class TopicsCommand implements Callable<Integer> {
     // the registry URL only matters to serdes; declaring topics needs none
     Topics topics = new Topics(topicPrefix, AvroSerdeConfig.of(Endpoints.DEFAULT_REGISTRY));
     PrintWriter out = spec.commandLine().getOut();
-    Map<String, Object> config = new HashMap<>(adminConfig);
-    config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    try (Admin admin = Admin.create(config)) {
+    try (Admin admin = Admin.create(clientConfig.client(bootstrap))) {
       TopicAdmin.Report r = TopicAdmin.ensureTopics(admin, topics.all(), (short) replicationFactor, Duration.ofSeconds(60));
       for (Topic<?, ?> t : topics.all()) {
         String state = r.created().contains(t.name()) ? "created"

@@ -66,7 +66,8 @@ public final class UpCommand implements Callable<Integer> {
     }
     running.dashboardUrl().ifPresent(url -> out.println("Watch it live: " + url + "/   (a user: " + url + "/?user=1)"));
     out.println("Point a role or client at it: bootstrap.servers=" + running.bootstrapServers()
-        + "  schema.registry.url=" + running.registryUrl());
+        + "  schema.registry.url=" + running.registryUrl()
+        + (running.secure() ? "  plus the settings in " + running.clientConfigFile() : ""));
     out.println("Press Ctrl-C to stop.");
     out.flush();
 
@@ -94,6 +95,9 @@ public final class UpCommand implements Callable<Integer> {
     }
     if (!stack.topics().prefix().equals(io.adaptrec.schemas.Topics.DEFAULT_PREFIX)) {
       args += " --topic-prefix " + stack.topics().prefix();
+    }
+    if (stack.secure()) {
+      args += " --client-config " + stack.clientConfigFile();
     }
     return args;
   }

@@ -36,12 +36,56 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedKafkaBroker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
 
+  /** The SASL mechanism of a {@link Config#withScram secured} broker's client listener. */
+  public static final String SCRAM_MECHANISM = "SCRAM-SHA-256";
+
+  /**
+   * SASL/SCRAM on the client listener: {@code users} (name to password) may connect, nobody else.
+   * The broker itself authenticates as {@code brokerUser} (one of them) on that listener; its
+   * credential is written when the log dir is formatted, and every user's credential is set
+   * (created or updated) once the broker runs, so a restart with a persisted log dir picks up
+   * changed passwords.
+   */
+  public record Scram(String brokerUser, Map<String, String> users) {
+    public Scram {
+      users = Map.copyOf(users);
+      if (!users.containsKey(brokerUser)) {
+        throw new IllegalArgumentException("the broker user '" + brokerUser + "' must be one of the SCRAM users");
+      }
+      users.forEach((u, pw) -> {
+        if (!u.matches("[A-Za-z0-9._-]+") || pw.isEmpty() || pw.contains("\"") || pw.contains("\\")
+            || pw.contains(",") || pw.contains("]")) {
+          throw new IllegalArgumentException("SCRAM user names are [A-Za-z0-9._-]+ and passwords non-empty without \" \\ , ]; got user '" + u + "'");
+        }
+      });
+    }
+
+    /** The client settings (Kafka's own names) that log {@code user} in to such a broker. */
+    public Map<String, String> clientSettings(String user) {
+      String password = users.get(user);
+      if (password == null) {
+        throw new IllegalArgumentException("no SCRAM user '" + user + "'; users: " + new java.util.TreeSet<>(users.keySet()));
+      }
+      return clientSettings(user, password);
+    }
+
+    /** SASL_PLAINTEXT + SCRAM-SHA-256 settings for {@code user} / {@code password}. */
+    public static Map<String, String> clientSettings(String user, String password) {
+      return Map.of(
+          "security.protocol", "SASL_PLAINTEXT",
+          "sasl.mechanism", SCRAM_MECHANISM,
+          "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+              + user + "\" password=\"" + password + "\";");
+    }
+  }
+
   /**
    * @param port client listener port; 0 picks a free one
    * @param logDir where the log segments go; null uses a temporary directory deleted on close
    * @param overrides extra broker properties (e.g. {@code log.retention.ms}); they win over the defaults
+   * @param scram null: a PLAINTEXT client listener; else SASL/SCRAM users only
    */
-  public record Config(int port, Path logDir, Map<String, String> overrides) {
+  public record Config(int port, Path logDir, Map<String, String> overrides, Scram scram) {
     public Config {
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("broker port must be 0 (free port) or 1-65535, got " + port);
@@ -50,18 +94,23 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     public Config withPort(int newPort) {
-      return new Config(newPort, logDir, overrides);
+      return new Config(newPort, logDir, overrides, scram);
     }
 
     /** Keeps the data in {@code dir} across restarts (formatted on first use). */
     public Config withLogDir(Path dir) {
-      return new Config(port, dir, overrides);
+      return new Config(port, dir, overrides, scram);
     }
 
     public Config withOverride(String key, String value) {
       Map<String, String> m = new HashMap<>(overrides);
       m.put(key, value);
-      return new Config(port, logDir, m);
+      return new Config(port, logDir, m, scram);
+    }
+
+    /** Only these SCRAM users may connect (null: no authentication). */
+    public Config withScram(Scram users) {
+      return new Config(port, logDir, overrides, users);
     }
 
     public EmbeddedKafkaBroker start() {
@@ -84,7 +133,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
   /** Free port, temporary log dir, no overrides. */
   public static Config defaults() {
-    return new Config(0, null, Map.of());
+    return new Config(0, null, Map.of(), null);
   }
 
   /** A broker with the {@link #defaults()}. */
@@ -108,11 +157,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+    String client = config.scram() == null ? "PLAINTEXT" : "SASL_PLAINTEXT";
+    p.put("listeners", client + "://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.put("advertised.listeners", client + "://127.0.0.1:" + port);
     p.put("controller.listener.names", "CONTROLLER");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
-    p.put("listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT");
+    p.put("inter.broker.listener.name", client);
+    p.put("listener.security.protocol.map", "CONTROLLER:PLAINTEXT," + client + ":" + client);
+    if (config.scram() != null) {
+      String jaas = config.scram().clientSettings(config.scram().brokerUser()).get("sasl.jaas.config");
+      p.put("sasl.enabled.mechanisms", SCRAM_MECHANISM);
+      p.put("sasl.mechanism.inter.broker.protocol", SCRAM_MECHANISM);
+      p.put("listener.name.sasl_plaintext." + SCRAM_MECHANISM.toLowerCase(java.util.Locale.ROOT) + ".sasl.jaas.config", jaas);
+    }
     p.put("log.dirs", dir.toString());
     p.put("num.partitions", "1");
     // a single node: every internal topic must accept replication factor 1
@@ -130,7 +186,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     KafkaConfig kafkaConfig = KafkaConfig.fromProps(p, false);
     try {
       if (!Files.exists(dir.resolve("meta.properties"))) {
-        new Formatter()
+        Formatter formatter = new Formatter();
+        if (config.scram() != null) {
+          String broker = config.scram().brokerUser();
+          formatter.setScramArguments(List.of(SCRAM_MECHANISM + "=[name=" + broker + ",password=" + config.scram().users().get(broker) + "]"));
+        }
+        formatter
             .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
             .setNodeId(1)
             .setClusterId(Uuid.randomUuid().toString())
@@ -158,9 +219,35 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
           + e.getMessage(), e);
     }
     String bootstrap = "127.0.0.1:" + port;
+    if (config.scram() != null) {
+      try {
+        setScramUsers(bootstrap, config.scram());
+      } catch (RuntimeException e) {
+        server.shutdown();
+        server.awaitShutdown();
+        deleteQuietly(temporary ? dir : null);
+        throw e;
+      }
+    }
     LOG.info("Embedded Kafka broker at {} (log dir {}) started in {} ms", bootstrap, dir,
         (System.nanoTime() - t0) / 1_000_000);
     return new EmbeddedKafkaBroker(server, bootstrap, dir, temporary);
+  }
+
+  /** Creates or updates every user's SCRAM credential, logged in as the broker user. */
+  private static void setScramUsers(String bootstrap, Scram scram) {
+    Map<String, Object> admin = new HashMap<>(scram.clientSettings(scram.brokerUser()));
+    admin.put("bootstrap.servers", bootstrap);
+    List<org.apache.kafka.clients.admin.UserScramCredentialAlteration> changes = new java.util.ArrayList<>();
+    scram.users().forEach((user, password) -> changes.add(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(
+        user, new org.apache.kafka.clients.admin.ScramCredentialInfo(org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256, 8192),
+        password)));
+    try (org.apache.kafka.clients.admin.Admin a = org.apache.kafka.clients.admin.Admin.create(admin)) {
+      a.alterUserScramCredentials(changes).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("Cannot set the SCRAM users " + new java.util.TreeSet<>(scram.users().keySet())
+          + " on the embedded broker at " + bootstrap + ": " + e.getMessage(), e);
+    }
   }
 
   /** {@code host:port} for {@code bootstrap.servers}. */

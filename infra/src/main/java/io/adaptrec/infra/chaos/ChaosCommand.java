@@ -1,7 +1,6 @@
 package io.adaptrec.infra.chaos;
 
 import io.adaptrec.infra.VersionInfo;
-import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.eval.JsonReport;
 import java.io.PrintWriter;
@@ -100,6 +99,9 @@ public final class ChaosCommand implements Callable<Integer> {
   @Option(names = "--report-json", paramLabel = "FILE", description = "Write the report as JSON.")
   Path reportJson;
 
+  @picocli.CommandLine.Mixin
+  io.adaptrec.infra.ClientConfigOption clientConfig = new io.adaptrec.infra.ClientConfigOption();
+
   @Override
   public Integer call() throws Exception {
     List<ChaosRun.Scenario> chosen = new ArrayList<>();
@@ -116,9 +118,8 @@ public final class ChaosCommand implements Callable<Integer> {
           + "--down >= 0, 0 <= --bad-rate <= 0.5, --settle >= 1");
     }
     PrintWriter out = spec.commandLine().getOut();
-    Topics topics = new Topics(topicPrefix, AvroSerdeConfig.of(registry));
-    Properties client = new Properties();
-    client.put("bootstrap.servers", bootstrap);
+    Topics topics = new Topics(topicPrefix, clientConfig.serde(registry));
+    Properties client = clientConfig.client(bootstrap);
     DockerFaults docker = new DockerFaults(project);
     for (ChaosRun.Scenario s : chosen) {
       for (ChaosRun.Fault f : s.faults) {
