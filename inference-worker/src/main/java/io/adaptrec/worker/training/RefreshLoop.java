@@ -438,6 +438,8 @@ public final class RefreshLoop implements AutoCloseable {
             AdapterStore.save(lm, staging, "staging", metrics);
             byte[] weights = Files.readAllBytes(staging.resolve("staging").resolve(AdapterStore.FILE));
             String version = Manifests.contentVersion(weights);
+            // the chaos suite's trainer-kill waits for this line ("publishing adapter ") to kill -9 mid-publish
+            log.info("publishing adapter {} ({} bytes, parent {})", version, weights.length, parent);
             AdapterStore.save(lm, dir, version, metrics, parent);
             AdapterManifest m = Manifests.forPublication(dir.resolve(version), cfg.rollout().inlineMaxBytes(), null);
             try {

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "chaos", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
     description = {"Inject faults into the running compose cluster under steady traffic and check that nothing is lost:",
         "every request answered exactly once, every user's state and pool equal to brute force, every bad record dead-lettered.",
-        "Scenarios: worker-kill, streams-kill, taskmanager-kill, broker-restart, registry-outage, bad-input, bad-adapters, combined; 'all' runs each in turn."},
+        "Scenarios: worker-kill, streams-kill, taskmanager-kill, broker-restart, registry-outage, registry-outage-restarts, trainer-kill, bad-input, bad-adapters, combined; 'all' runs each in turn."},
     footer = {"", "Example (the compose cluster up, see infra/README.md):",
         "  adaptrec chaos --scenario all --report-json reports/chaos.json"})
 public final class ChaosCommand implements Callable<Integer> {

@@ -1,5 +1,6 @@
 package io.adaptrec.infra.chaos;
 
+import io.adaptrec.avro.AdapterManifest;
 import io.adaptrec.avro.DeadLetter;
 import io.adaptrec.avro.HistoryEntry;
 import io.adaptrec.avro.Interaction;
@@ -57,6 +58,11 @@ public final class ChaosRun {
     TASKMANAGER_KILL("taskmanager-kill", List.of(Fault.kill("taskmanager")), false, false),
     BROKER_RESTART("broker-restart", List.of(Fault.stop("kafka-2")), false, false),
     REGISTRY_OUTAGE("registry-outage", List.of(Fault.stop("registry")), false, false),
+    /** While the registry is down, a worker, a streams instance and the TaskManager restart with empty schema caches. */
+    REGISTRY_OUTAGE_RESTARTS("registry-outage-restarts", List.of(Fault.stop("registry").lasting(REGISTRY_OUTAGE_SECONDS)
+        .meanwhile(Fault.kill("worker-1"), Fault.kill("streams-1"), Fault.kill("taskmanager"))), false, false),
+    /** kill -9 of the trainer on its next "publishing adapter" log line. */
+    TRAINER_KILL("trainer-kill", List.of(Fault.kill("trainer").on(RefreshLogLines.PUBLISHING)), false, false),
     BAD_INPUT("bad-input", List.of(), true, false),
     BAD_ADAPTERS("bad-adapters", List.of(), false, true),
     COMBINED("combined", List.of(Fault.kill("worker-1"), Fault.kill("streams-1"), Fault.stop("kafka-2"),
@@ -89,18 +95,50 @@ public final class ChaosRun {
     }
   }
 
-  /** Kill -9 (then start) or a graceful stop (then start) of one compose service. */
-  record Fault(String service, boolean kill) {
+  /** How long the registry stays down in registry-outage-restarts: longer than a restarted role takes to need it. */
+  static final int REGISTRY_OUTAGE_SECONDS = 60;
+
+  /** Log lines a fault can wait for (the roles' own wording). */
+  static final class RefreshLogLines {
+    /** The trainer's line just before it writes and announces an adapter (RefreshLoop.publish). */
+    static final String PUBLISHING = "publishing adapter ";
+
+    private RefreshLogLines() {}
+  }
+
+  /**
+   * Kill -9 (then start) or a graceful stop (then start) of one compose service.
+   *
+   * @param minDownSeconds the service stays down at least this long (else the run's --down)
+   * @param during services killed with -9 and started again while this one is down, without waiting
+   *     for their health (they may need this one to become healthy); checked after it is back
+   * @param trigger null: at the scenario's fault time; else when the service logs a line containing it
+   *     (given up, and the fault injected anyway, at 80 % of the run)
+   */
+  record Fault(String service, boolean kill, int minDownSeconds, List<Fault> during, String trigger) {
     static Fault kill(String service) {
-      return new Fault(service, true);
+      return new Fault(service, true, 0, List.of(), null);
     }
 
     static Fault stop(String service) {
-      return new Fault(service, false);
+      return new Fault(service, false, 0, List.of(), null);
+    }
+
+    Fault lasting(int seconds) {
+      return new Fault(service, kill, seconds, during, trigger);
+    }
+
+    Fault meanwhile(Fault... inner) {
+      return new Fault(service, kill, minDownSeconds, List.of(inner), trigger);
+    }
+
+    Fault on(String logLine) {
+      return new Fault(service, kill, minDownSeconds, during, logLine);
     }
 
     String describe() {
-      return (kill ? "kill -9 " : "stop ") + service;
+      return (kill ? "kill -9 " : "stop ") + service + (trigger == null ? "" : " on its log line '" + trigger.strip() + "'")
+          + (during.isEmpty() ? "" : " (meanwhile " + String.join(", ", during.stream().map(Fault::describe).toList()) + ")");
     }
   }
 
@@ -192,6 +230,7 @@ public final class ChaosRun {
     Map<String, BadAdapters.Kind> badAdapters = new ConcurrentHashMap<>();
 
     long t0 = System.nanoTime();
+    long startEpochMs = System.currentTimeMillis();
     long durationNanos = TimeUnit.SECONDS.toNanos(o.durationSeconds());
     Thread faults = new Thread(() -> injectFaults(scenario, t0, durationNanos, faultLog, badAdapters, failure), "chaos-faults");
     try (KafkaProducer<byte[], byte[]> producer = producer(); RecClient rec = new RecClient(topics, client)) {
@@ -341,10 +380,13 @@ public final class ChaosRun {
     Set<String> found = new HashSet<>();
     Set<String> lettered = new HashSet<>();
     Map<String, Integer> reasons = new TreeMap<>();
+    // a letter written during this scenario for a record nobody injected: a valid record lost to the dead letters
+    Map<String, String> unexpected = new TreeMap<>();
     while (true) {
       found.clear();
       lettered.clear();
       reasons.clear();
+      unexpected.clear();
       TopicScan.toEnd(client, topics.deadLetter().name(), Duration.ofSeconds(60), rec -> {
         if (rec.value() == null) {
           return;
@@ -357,6 +399,8 @@ public final class ChaosRun {
           }
           if (d.getTopic().equals(topics.adapters().name())) {
             badAdapters.keySet().stream().filter(v -> d.getError().contains(v)).forEach(lettered::add);
+          } else if (!expectedDeadLetters.contains(coord) && d.getFailedAt().toEpochMilli() >= startEpochMs) {
+            unexpected.put(coord, d.getError().length() > 200 ? d.getError().substring(0, 200) + "..." : d.getError());
           }
         } catch (RuntimeException x) {
           // a dead letter we cannot read is not one of ours
@@ -369,6 +413,35 @@ public final class ChaosRun {
       Thread.sleep(3000);
     }
     long adapterDeadLetters = lettered.size();
+
+    // ---- evidence that the restarted roles met the outage with empty schema caches, and retried
+    Map<String, Long> registryRetries = new TreeMap<>();
+    if (scenario == Scenario.REGISTRY_OUTAGE_RESTARTS) {
+      registryRetries.put("worker-1", docker.countLogLines("worker-1", startEpochMs, "schema registry unavailable, retrying"));
+      registryRetries.put("streams-1", docker.countLogLines("streams-1", startEpochMs, "failing the stream thread to retry it"));
+      registryRetries.put("taskmanager", docker.countLogLines("taskmanager", startEpochMs,
+          "cannot be decoded while the schema registry is unavailable"));
+    }
+
+    // ---- the trainer's adapters of this scenario: none damaged (a kill -9 mid-publish must not leave one)
+    List<String> trainerAdapters = new ArrayList<>();
+    List<String> trainerAdaptersRejected = new ArrayList<>();
+    if (scenario == Scenario.TRAINER_KILL) {
+      TopicScan.toEnd(client, topics.adapters().name(), Duration.ofSeconds(60), rec -> {
+        if (rec.value() != null) {
+          try {
+            AdapterManifest m = topics.adapters().valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+            if (m.getCreatedAt().toEpochMilli() >= startEpochMs && !m.getVersion().startsWith(BadAdapters.PREFIX)) {
+              trainerAdapters.add(m.getVersion());
+            }
+          } catch (RuntimeException x) {
+            // the controller dead-letters what it cannot read; an unreadable trainer manifest shows as a dead letter
+          }
+        }
+      });
+      Map<String, String> rejectedNow2 = BadAdapters.rejected(topics, client);
+      trainerAdapters.stream().filter(rejectedNow2::containsKey).forEach(trainerAdaptersRejected::add);
+    }
 
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("name", scenario.cliName());
@@ -396,6 +469,15 @@ public final class ChaosRun {
             (a, b) -> a, TreeMap::new)));
     r.put("undecodable_requests", injected.get(Bad.UNDECODABLE_REQUEST).get());
     r.put("dead_letter_reasons", reasons);
+    r.put("dead_letter_unexpected", unexpected.size());
+    r.put("dead_letter_unexpected_examples", unexpected.entrySet().stream().limit(5).map(e -> e.getKey() + ": " + e.getValue()).toList());
+    if (scenario == Scenario.REGISTRY_OUTAGE_RESTARTS) {
+      r.put("registry_retries_logged", registryRetries);
+    }
+    if (scenario == Scenario.TRAINER_KILL) {
+      r.put("trainer_adapters_published", trainerAdapters);
+      r.put("trainer_adapters_rejected", trainerAdaptersRejected);
+    }
     r.put("statuses", statuses);
     r.put("adapters_serving", new java.util.TreeSet<>(adapters));
     r.put("round_trip_p50_ms", trips.isEmpty() ? null : trips.get(trips.size() / 2));
@@ -411,7 +493,8 @@ public final class ChaosRun {
     examples.addAll(poolDiffs.subList(0, Math.min(10, poolDiffs.size())));
     r.put("problems", examples);
     boolean ok = lost == 0 && doubled == 0 && histories.equal() && poolDiffs.isEmpty()
-        && found.size() == expectedDeadLetters.size() && sendErrors.get() == 0
+        && found.size() == expectedDeadLetters.size() && unexpected.isEmpty() && trainerAdaptersRejected.isEmpty()
+        && sendErrors.get() == 0
         && badRejected == badAdapters.size() && adapterDeadLetters == badAdapters.size() && servedRejected.isEmpty();
     r.put("ok", ok);
     return r;
@@ -435,9 +518,16 @@ public final class ChaosRun {
         // spread the faults over the middle of the run: the first at faultAt, the rest evenly up to 80 %
         double at = n == 1 ? o.faultAt() : o.faultAt() + (0.8 - o.faultAt()) * i / (n - 1);
         long due = t0 + (long) (durationNanos * at);
-        long wait = due - System.nanoTime();
-        if (wait > 0) {
-          TimeUnit.NANOSECONDS.sleep(wait);
+        String triggerLine = null;
+        if (f.trigger() == null) {
+          long wait = due - System.nanoTime();
+          if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait);
+          }
+        } else {
+          long epochStart = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+          triggerLine = docker.awaitLogLine(f.service(), epochStart, f.trigger(),
+              Math.max(1, TimeUnit.NANOSECONDS.toMillis(t0 + (long) (durationNanos * 0.8) - System.nanoTime())));
         }
         long f0 = System.nanoTime();
         if (f.kill()) {
@@ -446,17 +536,45 @@ public final class ChaosRun {
           docker.stop(f.service(), 30);
         }
         long stoppedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - f0);
-        out.printf("chaos [%s]: %s at %.0f s%n", s.cliName(), f.describe(), (f0 - t0) / 1e9);
+        out.printf("chaos [%s]: %s at %.0f s%s%n", s.cliName(), f.describe(), (f0 - t0) / 1e9,
+            f.trigger() == null ? "" : triggerLine == null ? " (its log line did not come by 80 % of the run)" : " on: " + triggerLine.strip());
         out.flush();
-        Thread.sleep(TimeUnit.SECONDS.toMillis(o.downSeconds()));
+        for (Fault inner : f.during()) {
+          Thread.sleep(1000);
+          docker.kill(inner.service());
+          docker.start(inner.service());
+          out.printf("chaos [%s]: %s killed -9 and started while %s is down%n", s.cliName(), inner.service(), f.service());
+          out.flush();
+        }
+        long downUntil = f0 + TimeUnit.SECONDS.toNanos(Math.max(o.downSeconds(), f.minDownSeconds()));
+        long rest = downUntil - System.nanoTime();
+        if (rest > 0) {
+          TimeUnit.NANOSECONDS.sleep(rest);
+        }
         long r0 = System.nanoTime();
         docker.start(f.service());
         long healthyMs = docker.awaitHealthy(f.service(), 300_000);
         long recovery = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - r0);
         out.printf("chaos [%s]: %s back, healthy %d ms after its start%n", s.cliName(), f.service(), recovery);
         out.flush();
+        Map<String, Long> innerRecovery = new LinkedHashMap<>();
+        for (Fault inner : f.during()) {
+          docker.awaitHealthy(inner.service(), 300_000);
+          long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - r0);
+          innerRecovery.put(inner.service(), ms);
+          out.printf("chaos [%s]: %s healthy %d ms after %s was back%n", s.cliName(), inner.service(), ms, f.service());
+          out.flush();
+          recovery = Math.max(recovery, ms);
+        }
         Map<String, Object> entry = new LinkedHashMap<>();
         entry.put("fault", f.describe());
+        if (f.trigger() != null) {
+          entry.put("trigger_seen", triggerLine != null);
+          entry.put("trigger_line", triggerLine == null ? null : triggerLine.strip());
+        }
+        if (!f.during().isEmpty()) {
+          entry.put("meanwhile_healthy_ms_after_back", innerRecovery);
+        }
         entry.put("at_ms", TimeUnit.NANOSECONDS.toMillis(f0 - t0));
         entry.put("stop_ms", stoppedMs);
         entry.put("down_ms", TimeUnit.NANOSECONDS.toMillis(r0 - f0));

@@ -65,6 +65,44 @@ public final class DockerFaults {
     }
   }
 
+  /**
+   * Follows the service's log from {@code sinceEpochMillis} and returns the first line containing
+   * {@code text} as soon as it is written, or null after {@code timeoutMs}.
+   */
+  public String awaitLogLine(String service, long sinceEpochMillis, String text, long timeoutMs)
+      throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("docker", "logs", "-f", "--since", since(sinceEpochMillis), container(service))
+        .redirectErrorStream(true).start();
+    java.util.concurrent.atomic.AtomicReference<String> found = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread reader = new Thread(() -> {
+      try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          if (line.contains(text)) {
+            found.set(line);
+            return;
+          }
+        }
+      } catch (IOException e) {
+        // the process was stopped: nothing more to read
+      }
+    }, "docker-logs-" + service);
+    reader.setDaemon(true);
+    reader.start();
+    reader.join(timeoutMs);
+    p.destroyForcibly();
+    return found.get();
+  }
+
+  /** How many lines containing {@code text} the service logged since {@code sinceEpochMillis}. */
+  public long countLogLines(String service, long sinceEpochMillis, String text) throws IOException, InterruptedException {
+    return run("docker", "logs", "--since", since(sinceEpochMillis), container(service)).lines()
+        .filter(l -> l.contains(text)).count();
+  }
+
+  private static String since(long epochMillis) {
+    return String.format(java.util.Locale.ROOT, "%.3f", epochMillis / 1000.0);
+  }
+
   private static String run(String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(List.of(cmd)).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
