@@ -58,6 +58,11 @@ import org.slf4j.LoggerFactory;
  * reads those records like its own and only ever acts on a RUNNING experiment.
  */
 public final class Controller implements AutoCloseable {
+    /**
+     * The words an ABORTED experiment's reason carries when its adapter failed verification (as
+     * opposed to one superseded while it waited, which was verified and simply never started).
+     */
+    public static final String REJECTED = "rejected before any traffic";
 
     private static final Logger log = LoggerFactory.getLogger(Controller.class);
     public static final String ACTOR = "controller";
@@ -177,7 +182,7 @@ public final class Controller implements AutoCloseable {
         synchronized (experiments) {
             String production = experiments.production();
             if (!v.verified()) {
-                String why = "adapter " + m.getVersion() + " rejected before any traffic (" + v.reason() + "): " + v.message();
+                String why = "adapter " + m.getVersion() + " " + REJECTED + " (" + v.reason() + "): " + v.message();
                 log.warn(why);
                 Rollout r = experiment(id, production, m.getVersion(), RolloutState.ABORTED, now, why);
                 deadLetter(m, why, now);

@@ -8,6 +8,7 @@ import io.adaptrec.schemas.TopicScan;
 import io.adaptrec.schemas.Topics;
 import io.adaptrec.worker.adapters.Manifests;
 import io.adaptrec.worker.model.AdapterStore;
+import io.adaptrec.worker.rollout.Controller;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
@@ -120,7 +121,11 @@ public final class BadAdapters {
     return source;
   }
 
-  /** Adapter versions the controller rejected before traffic (ABORTED experiments' treatments), with the reason. */
+  /**
+   * Adapter versions the controller rejected before traffic, with the reason: treatments of ABORTED
+   * experiments whose reason says verification failed ({@link Controller#REJECTED}), not those
+   * superseded by a newer adapter while they waited.
+   */
   static Map<String, String> rejected(Topics topics, Properties client) {
     Map<String, Rollout> latest = new HashMap<>();
     TopicScan.toEnd(client, topics.rollouts().name(), Duration.ofSeconds(60), r -> {
@@ -135,7 +140,7 @@ public final class BadAdapters {
     });
     Map<String, String> out = new HashMap<>();
     for (Rollout ro : latest.values()) {
-      if (ro.getState() == RolloutState.ABORTED) {
+      if (ro.getState() == RolloutState.ABORTED && ro.getReason() != null && ro.getReason().contains(Controller.REJECTED)) {
         for (RolloutArm a : ro.getArms()) {
           if (!"control".equals(a.getArm())) {
             out.put(a.getAdapterVersion(), ro.getReason());

@@ -95,6 +95,9 @@ public final class ChaosRun {
     }
   }
 
+  /** How long past the traffic a fault waits for its trigger log line before it is injected anyway. */
+  static final long TRIGGER_GRACE_MS = 60_000;
+
   /** How long the registry stays down in registry-outage-restarts: longer than a restarted role takes to need it. */
   static final int REGISTRY_OUTAGE_SECONDS = 60;
 
@@ -113,7 +116,8 @@ public final class ChaosRun {
    * @param during services killed with -9 and started again while this one is down, without waiting
    *     for their health (they may need this one to become healthy); checked after it is back
    * @param trigger null: at the scenario's fault time; else when the service logs a line containing it
-   *     (given up, and the fault injected anyway, at 80 % of the run)
+   *     (given up, and the fault injected anyway, {@link #TRIGGER_GRACE_MS} after the traffic; the
+   *     fault log says which)
    */
   record Fault(String service, boolean kill, int minDownSeconds, List<Fault> during, String trigger) {
     static Fault kill(String service) {
@@ -426,11 +430,21 @@ public final class ChaosRun {
     // ---- the trainer's adapters of this scenario: none damaged (a kill -9 mid-publish must not leave one)
     List<String> trainerAdapters = new ArrayList<>();
     List<String> trainerAdaptersRejected = new ArrayList<>();
+    String killedWhilePublishing = null;   // the version the trainer was publishing when it was killed
+    Set<String> onTopic = new HashSet<>();
     if (scenario == Scenario.TRAINER_KILL) {
+      for (Map<String, Object> f : faultLog) {
+        Object line = f.get("trigger_line");
+        if (line != null) {
+          String rest = line.toString().substring(line.toString().indexOf(RefreshLogLines.PUBLISHING) + RefreshLogLines.PUBLISHING.length());
+          killedWhilePublishing = rest.split("\\s+")[0];
+        }
+      }
       TopicScan.toEnd(client, topics.adapters().name(), Duration.ofSeconds(60), rec -> {
         if (rec.value() != null) {
           try {
             AdapterManifest m = topics.adapters().valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+            onTopic.add(m.getVersion());
             if (m.getCreatedAt().toEpochMilli() >= startEpochMs && !m.getVersion().startsWith(BadAdapters.PREFIX)) {
               trainerAdapters.add(m.getVersion());
             }
@@ -475,6 +489,8 @@ public final class ChaosRun {
       r.put("registry_retries_logged", registryRetries);
     }
     if (scenario == Scenario.TRAINER_KILL) {
+      r.put("trainer_killed_while_publishing", killedWhilePublishing);
+      r.put("trainer_killed_adapter_reached_topic", killedWhilePublishing == null ? null : onTopic.contains(killedWhilePublishing));
       r.put("trainer_adapters_published", trainerAdapters);
       r.put("trainer_adapters_rejected", trainerAdaptersRejected);
     }
@@ -526,8 +542,10 @@ public final class ChaosRun {
           }
         } else {
           long epochStart = System.currentTimeMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+          // the trainer publishes once a round is through (15-25 s on a busy 2-core box): wait for it up
+          // to a minute past the traffic, as it still trains on what it received
           triggerLine = docker.awaitLogLine(f.service(), epochStart, f.trigger(),
-              Math.max(1, TimeUnit.NANOSECONDS.toMillis(t0 + (long) (durationNanos * 0.8) - System.nanoTime())));
+              Math.max(1, TimeUnit.NANOSECONDS.toMillis(t0 + durationNanos - System.nanoTime()) + TRIGGER_GRACE_MS));
         }
         long f0 = System.nanoTime();
         if (f.kill()) {
@@ -537,7 +555,8 @@ public final class ChaosRun {
         }
         long stoppedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - f0);
         out.printf("chaos [%s]: %s at %.0f s%s%n", s.cliName(), f.describe(), (f0 - t0) / 1e9,
-            f.trigger() == null ? "" : triggerLine == null ? " (its log line did not come by 80 % of the run)" : " on: " + triggerLine.strip());
+            f.trigger() == null ? "" : triggerLine == null ? " (its log line did not come within a minute after the traffic)"
+                : " on: " + triggerLine.strip());
         out.flush();
         for (Fault inner : f.during()) {
           Thread.sleep(1000);
