@@ -57,7 +57,16 @@ public final class StreamsApp {
             running.close();
             stopped.countDown();
         }, "adaptrec-streams-shutdown"));
-        stopped.await();
+        // An application that failed for good (ERROR: e.g. its global thread died) cannot recover in
+        // this process: exit, so that the restart policy (compose, Kubernetes) starts a fresh one
+        // instead of leaving an instance that looks alive and does nothing.
+        while (!stopped.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
+            String dead = running.failedForGood();
+            if (dead != null) {
+                log.error("streams: {} failed for good; exiting so that the process is restarted", dead);
+                System.exit(1);
+            }
+        }
     }
 
     /** A started user-state application (plus catalogue check, outcomes and query endpoint). */
@@ -81,6 +90,15 @@ public final class StreamsApp {
         /** The outcome application ({@link OutcomeTopology}), or null when {@code outcome.enabled=false}. */
         public KafkaStreams outcomes() { return outcomes; }
         public StreamCounters counters() { return counters; }
+
+        /** The applications in ERROR (they stop for good; a new process is the cure), or null. */
+        public String failedForGood() {
+            List<String> dead = new ArrayList<>();
+            if (userState.state() == KafkaStreams.State.ERROR) dead.add("user-state");
+            if (catalogueCheck.state() == KafkaStreams.State.ERROR) dead.add("catalogue-check");
+            if (outcomes != null && outcomes.state() == KafkaStreams.State.ERROR) dead.add("outcomes");
+            return dead.isEmpty() ? null : String.join(", ", dead);
+        }
         /** The bound query port, or -1 when the endpoint is disabled. */
         public int queryPort() { return query == null ? -1 : query.port(); }
 

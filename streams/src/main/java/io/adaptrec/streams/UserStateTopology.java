@@ -42,6 +42,11 @@ public final class UserStateTopology {
     }
 
     /** The topic declarations for this configuration (shared serdes and registry client). */
+    private static <T> org.apache.kafka.common.serialization.Deserializer<T> waiting(
+            org.apache.kafka.common.serialization.Deserializer<T> d) {
+        return new io.adaptrec.schemas.RegistryWaitingDeserializer<>(d, "streams global stores");
+    }
+
     public static Topics topics(UserStateConfig config) {
         // the registry settings (basic.auth.*) come with the kafka.* pass-through, as in every role
         return new Topics(config.topicPrefix(), AvroSerdeConfig.of(config.schemaRegistryUrl(), config.kafkaOverrides()));
@@ -57,18 +62,21 @@ public final class UserStateTopology {
         String textStore = itemTextStore(config);
         Topology t = new Topology();
 
-        // global stores: no changelog, the compacted source topic is their log
+        // global stores: no changelog, the compacted source topic is their log. Their decoders wait
+        // while the registry is unavailable: the global thread cannot be replaced, and its death
+        // would stop the whole application (an instance restarted during an outage would stay down)
         t.addGlobalStore(
                 Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(textStore), Serdes.Long(), Serdes.ByteArray())
                         .withLoggingDisabled(),
-                "items-source", topics.items().keySerde().deserializer(), topics.items().valueSerde().deserializer(),
+                "items-source", waiting(topics.items().keySerde().deserializer()),
+                waiting(topics.items().valueSerde().deserializer()),
                 topics.items().name(), "item-text-vectors",
                 () -> new CatalogueUpdaters.TextVectors(textStore, view, counters));
         t.addGlobalStore(
                 Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ITEM_MODEL_STORE), Serdes.Long(), Serdes.ByteArray())
                         .withLoggingDisabled(),
-                "item-embeddings-source", topics.itemEmbeddings().keySerde().deserializer(),
-                topics.itemEmbeddings().valueSerde().deserializer(), topics.itemEmbeddings().name(),
+                "item-embeddings-source", waiting(topics.itemEmbeddings().keySerde().deserializer()),
+                waiting(topics.itemEmbeddings().valueSerde().deserializer()), topics.itemEmbeddings().name(),
                 "item-model-vectors", () -> new CatalogueUpdaters.ModelVectors(ITEM_MODEL_STORE, view, counters));
 
         t.addSource("interactions-source", topics.interactions().keySerde().deserializer(),

@@ -138,10 +138,11 @@ public final class ChaosCommand implements Callable<Integer> {
       Map<String, Object> r = run.run(chosen.get(i), i);
       results.add(r);
       out.printf("chaos [%s]: %s: %s answered %s/%s (lost %s, doubled %s); interactions lost %s, doubled %s; pools = brute force: %s;"
-              + " dead letters %s/%s; recovery %s ms%n", r.get("name"), (Boolean) r.get("ok") ? "OK" : "FAILED",
+              + " dead letters %s/%s (unexpected %s); recovery %s ms; unhealthy at the end: %s%n", r.get("name"),
+          (Boolean) r.get("ok") ? "OK" : "FAILED",
           "requests", r.get("requests_answered"), r.get("requests_sent"), r.get("requests_lost"), r.get("requests_doubled"),
           r.get("interactions_lost"), r.get("interactions_doubled"), r.get("pools_equal_bruteforce"), r.get("dead_lettered"),
-          r.get("dead_letter_expected"), r.get("recovery_ms"));
+          r.get("dead_letter_expected"), r.get("dead_letter_unexpected"), r.get("recovery_ms"), r.get("services_unhealthy_at_end"));
       @SuppressWarnings("unchecked")
       List<String> problems = (List<String>) r.get("problems");
       problems.forEach(p -> out.println("    " + p));

@@ -418,6 +418,18 @@ public final class ChaosRun {
     }
     long adapterDeadLetters = lettered.size();
 
+    // ---- every faulted service still serves at the end (its latest health probe passed), not only once after its start
+    List<String> unhealthyAtEnd = new ArrayList<>();
+    for (Fault f : scenario.faults) {
+      List<Fault> all = new ArrayList<>(List.of(f));
+      all.addAll(f.during());
+      for (Fault x : all) {
+        if (!docker.lastProbePassed(x.service())) {
+          unhealthyAtEnd.add(x.service());
+        }
+      }
+    }
+
     // ---- evidence that the restarted roles met the outage with empty schema caches, and retried
     Map<String, Long> registryRetries = new TreeMap<>();
     if (scenario == Scenario.REGISTRY_OUTAGE_RESTARTS) {
@@ -484,6 +496,7 @@ public final class ChaosRun {
     r.put("undecodable_requests", injected.get(Bad.UNDECODABLE_REQUEST).get());
     r.put("dead_letter_reasons", reasons);
     r.put("dead_letter_unexpected", unexpected.size());
+    r.put("services_unhealthy_at_end", unhealthyAtEnd);
     r.put("dead_letter_unexpected_examples", unexpected.entrySet().stream().limit(5).map(e -> e.getKey() + ": " + e.getValue()).toList());
     if (scenario == Scenario.REGISTRY_OUTAGE_RESTARTS) {
       r.put("registry_retries_logged", registryRetries);
@@ -510,6 +523,7 @@ public final class ChaosRun {
     r.put("problems", examples);
     boolean ok = lost == 0 && doubled == 0 && histories.equal() && poolDiffs.isEmpty()
         && found.size() == expectedDeadLetters.size() && unexpected.isEmpty() && trainerAdaptersRejected.isEmpty()
+        && unhealthyAtEnd.isEmpty()
         && sendErrors.get() == 0
         && badRejected == badAdapters.size() && adapterDeadLetters == badAdapters.size() && servedRejected.isEmpty();
     r.put("ok", ok);

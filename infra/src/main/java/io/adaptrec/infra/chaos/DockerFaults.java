@@ -50,12 +50,24 @@ public final class DockerFaults {
         container(service)).strip();
   }
 
-  /** Waits until {@code service} is healthy; returns the milliseconds waited. */
+  /**
+   * Whether the service's most recent health probe passed. Docker's status lags: it turns
+   * "healthy" on the first passing probe and "unhealthy" only after the check's retries (minutes
+   * here), so a service that passed once and then died still reads "healthy"; the last probe does not.
+   */
+  public boolean lastProbePassed(String service) throws IOException, InterruptedException {
+    String codes = run("docker", "inspect", "-f", "{{if .State.Health}}{{range .State.Health.Log}}{{.ExitCode}} {{end}}{{else}}0{{end}}",
+        container(service)).strip();
+    String[] all = codes.split("\\s+");
+    return !codes.isEmpty() && all[all.length - 1].equals("0");
+  }
+
+  /** Waits until {@code service} is healthy and its latest probe passed; returns the milliseconds waited. */
   public long awaitHealthy(String service, long timeoutMs) throws IOException, InterruptedException {
     long t0 = System.nanoTime();
     while (true) {
       String h = health(service);
-      if (h.equals("healthy")) {
+      if (h.equals("healthy") && lastProbePassed(service)) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
       }
       if (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) > timeoutMs) {
