@@ -4,9 +4,9 @@
 # of docker-compose.yml up (3 brokers, registry, Flink JobManager + TaskManager with the pools job,
 # 2 streams instances, 2 workers, the trainer, the controller), replays a synthetic dataset through
 # it, sends recommendation requests (`adaptrec probe`: every request answered exactly once, pools
-# exist), injects faults under traffic (`adaptrec chaos`: a worker killed with SIGKILL, bad input,
-# damaged adapters; checked against brute force), then tears everything down and stops the daemon
-# it started.
+# exist), injects faults under traffic (`adaptrec chaos`: a registry outage with role restarts, the
+# trainer and a worker killed with SIGKILL, bad input, damaged adapters; checked against brute force),
+# then tears everything down and stops the daemon it started.
 #
 #   bash infra/deploy/compose-test.sh            (root: apt-get and dockerd)
 #   KEEP_UP=1 bash infra/deploy/compose-test.sh  (leave the cluster running for a look)
@@ -119,9 +119,10 @@ phase replay
   --timeout 240 --report-json "$OUT/probe.json"
 phase probe
 
-# faults under traffic: kill -9 of a worker, 1 % bad input, damaged adapters (adaptrec chaos; the full
-# set of scenarios is `adaptrec chaos --scenario all`, BENCHMARKS.md "Reliability")
-"$ROOT/adaptrec" chaos --scenario "${CHAOS_SCENARIOS:-worker-kill,bad-input,bad-adapters}" --duration 30 --settle 150 \
+# faults under traffic: the registry down for 60 s while a worker, a streams instance and the
+# TaskManager restart, kill -9 of the trainer mid-publish and of a worker, 1 % bad input, damaged
+# adapters (adaptrec chaos; the full set is `adaptrec chaos --scenario all`, BENCHMARKS.md "Reliability")
+"$ROOT/adaptrec" chaos --scenario "${CHAOS_SCENARIOS:-registry-outage-restarts,trainer-kill,worker-kill,bad-input,bad-adapters}" --duration 30 --settle 150 \
   --report-json "$OUT/chaos.json"
 phase chaos
 

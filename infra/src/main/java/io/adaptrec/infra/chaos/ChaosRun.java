@@ -433,8 +433,10 @@ public final class ChaosRun {
     // ---- evidence that the restarted roles met the outage with empty schema caches, and retried
     Map<String, Long> registryRetries = new TreeMap<>();
     if (scenario == Scenario.REGISTRY_OUTAGE_RESTARTS) {
-      registryRetries.put("worker-1", docker.countLogLines("worker-1", startEpochMs, "schema registry unavailable, retrying"));
-      registryRetries.put("streams-1", docker.countLogLines("streams-1", startEpochMs, "failing the stream thread to retry it"));
+      // RegistryBackoff's line (worker loops, streams global stores) and the streams handler's (a stream thread retried)
+      String waited = "schema registry unavailable, retrying";
+      registryRetries.put("worker-1", docker.countLogLines("worker-1", startEpochMs, waited));
+      registryRetries.put("streams-1", docker.countLogLines("streams-1", startEpochMs, waited, "failing the stream thread to retry it"));
       registryRetries.put("taskmanager", docker.countLogLines("taskmanager", startEpochMs,
           "cannot be decoded while the schema registry is unavailable"));
     }

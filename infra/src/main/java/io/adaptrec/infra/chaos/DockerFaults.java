@@ -105,10 +105,10 @@ public final class DockerFaults {
     return found.get();
   }
 
-  /** How many lines containing {@code text} the service logged since {@code sinceEpochMillis}. */
-  public long countLogLines(String service, long sinceEpochMillis, String text) throws IOException, InterruptedException {
+  /** How many lines containing one of {@code texts} the service logged since {@code sinceEpochMillis}. */
+  public long countLogLines(String service, long sinceEpochMillis, String... texts) throws IOException, InterruptedException {
     return run("docker", "logs", "--since", since(sinceEpochMillis), container(service)).lines()
-        .filter(l -> l.contains(text)).count();
+        .filter(l -> java.util.Arrays.stream(texts).anyMatch(l::contains)).count();
   }
 
   private static String since(long epochMillis) {
