@@ -63,7 +63,8 @@ public final class RecommendCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (!Endpoints.kafkaAnswers(clientConfig.client(bootstrap), Duration.ofSeconds(5))) {
-      spec.commandLine().getErr().println("No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR");
+      spec.commandLine().getErr().println("No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR"
+          + " (a secured one also needs its client settings: --client-config FILE)");
       return 2;
     }
     Topics topics = new Topics(topicPrefix, clientConfig.serde(registry));

@@ -91,6 +91,7 @@ public final class ReplayCommand implements Callable<Integer> {
         err.println("  Start one in another terminal with:  ./adaptrec up");
         err.println("  or replay into a temporary embedded stack:  ./adaptrec replay --embedded ...");
         err.println("  or point at a cluster:  --bootstrap HOST:PORT --registry URL");
+        err.println("  (a secured cluster, e.g. 'up --secure', also needs its client settings: --client-config FILE)");
         return 1;
       }
       if (!Endpoints.registryAnswers(registryUrl, clientConfig.serde(registryUrl).basicAuthUserInfo(), Duration.ofSeconds(5))) {

@@ -66,7 +66,8 @@ public final class RolloutCommand implements Runnable {
     /** Null when a broker answers, else the message to print. */
     String unreachable() {
       return Endpoints.kafkaAnswers(client(), Duration.ofSeconds(5)) ? null
-          : "No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR";
+          : "No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR"
+              + " (a secured one also needs its client settings: --client-config FILE)";
     }
   }
 

@@ -5,12 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.adaptrec.avro.RecommendationResponse;
 import io.adaptrec.client.RecClient;
-import io.adaptrec.infra.chaos.ChaosRun;
-import io.adaptrec.infra.chaos.DockerFaults;
 import io.adaptrec.schemas.AvroSerdeConfig;
 import io.adaptrec.schemas.Topics;
-import io.adaptrec.worker.data.SyntheticGenerator;
-import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -46,13 +41,7 @@ class SecurityIT {
   void unauthenticatedClientsAreRefusedAndEveryRoleWorksWithItsCredentials() throws Exception {
     int users = 40;
     int items = 40;
-    long worldSeed = 42;
-    Path model = TinyModel.train(new SyntheticGenerator(ChaosRun.world(worldSeed, users, items)).dataset(),
-        tmp.resolve("model"));
-    StackConfig config = StackConfig.defaults().withFreePorts().withModel(model).withDataDir(tmp.resolve("stack"))
-        .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER))
-        .withRoleSettings(Role.WORKER, Map.of("serving.prewarm.users", "0"))
-        .withSecure(true);
+    StackConfig config = ChaosStack.config(tmp, users, items).withDataDir(tmp.resolve("stack")).withSecure(true);
     try (LocalStack stack = LocalStack.start(config)) {
       assertThat(stack.secure()).isTrue();
       Path clientFile = stack.clientConfigFile();
@@ -97,16 +86,7 @@ class SecurityIT {
           .hasMessageContaining("401");
 
       // every role with its own credentials: the chaos checks against brute force, on a small scale
-      ChaosRun run = new ChaosRun(stack.topics(), secured, new DockerFaults("none"), new ChaosRun.Options(
-          100, 5, 8, 0.3, 0, 0.05, users, items, worldSeed, 7, 20, 86_400_000L, 10, 3, Duration.ofSeconds(150),
-          6_000_000L), new PrintWriter(System.out, true));
-      run.publishCatalogue();
-      Map<String, Object> r = run.run(ChaosRun.Scenario.BAD_INPUT, 0);
-      assertThat(r.get("problems")).asList().isEmpty();
-      assertThat(r).containsEntry("pools_equal_bruteforce", true).containsEntry("ok", true);
-      assertThat(((Number) r.get("requests_answered")).longValue()).isEqualTo(((Number) r.get("requests_sent")).longValue()).isPositive();
-      assertThat(((Number) r.get("dead_lettered")).longValue()).isEqualTo(((Number) r.get("dead_letter_expected")).longValue())
-          .isPositive();
+      ChaosStack.badInputPasses(stack, secured, users, items, 100, 5, 8, 0.05, 6_000_000L);
 
       // the CLI: refused without the client settings, served with them
       String[] target = {"--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(), "--user",
