@@ -106,10 +106,19 @@ class UserStateValidatorTest {
   }
 
   @Test
-  void kafkaDecoderPassesCorruptBytesOnAsUndecodableWithTheirOffset() throws Exception {
+  void aRecordTheRegistryCannotServeNowFailsTheTaskInsteadOfBeingDeadLettered() {
+    // KEY carries a valid wire header (schema id 1): the decoder must ask the (unreachable) registry
     KafkaIo.UserStateDeserializer decoder = new KafkaIo.UserStateDeserializer(AvroSerdeConfig.of("http://127.0.0.1:9"));
     List<UserUpdate> out = new ArrayList<>();
-    decoder.deserialize(new ConsumerRecord<>("adaptrec.user-state", 2, 33L, KEY, VALUE), new Collector<>() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> decoder.deserialize(
+            new ConsumerRecord<>("adaptrec.user-state", 2, 33L, KEY, VALUE), collector(out)))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("registry is unavailable")
+        .hasCauseInstanceOf(io.adaptrec.schemas.RegistryUnavailableException.class);
+    assertThat(out).isEmpty();
+  }
+
+  private static Collector<UserUpdate> collector(List<UserUpdate> out) {
+    return new Collector<>() {
       @Override
       public void collect(UserUpdate record) {
         out.add(record);
@@ -117,7 +126,15 @@ class UserStateValidatorTest {
 
       @Override
       public void close() {}
-    });
+    };
+  }
+
+  @Test
+  void kafkaDecoderPassesCorruptBytesOnAsUndecodableWithTheirOffset() throws Exception {
+    KafkaIo.UserStateDeserializer decoder = new KafkaIo.UserStateDeserializer(AvroSerdeConfig.of("http://127.0.0.1:9"));
+    List<UserUpdate> out = new ArrayList<>();
+    // no wire-format magic byte: undecodable whatever the registry says
+    decoder.deserialize(new ConsumerRecord<>("adaptrec.user-state", 2, 33L, VALUE, VALUE), collector(out));
 
     assertThat(out).singleElement().satisfies(u -> {
       assertThat(u.isUndecodable()).isTrue();
