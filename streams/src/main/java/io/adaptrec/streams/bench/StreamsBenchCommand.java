@@ -43,23 +43,120 @@ public final class StreamsBenchCommand implements Callable<Integer> {
     @Option(names = "--decode-user-state", description = "let the measuring consumer Avro-decode every user-state "
             + "value (default: it reads key and headers only, so its own decoding is not charged to the topology)")
     boolean decodeUserState;
+    @Option(names = "--warmup-events", defaultValue = "-1", description = "events sent first and left out of every "
+            + "figure (JIT, first-time users, first transactions); default: a fifth of --events")
+    long warmupEvents;
+    @Option(names = "--find-rate", description = "search the highest offered rate whose steady-state p99 stays within "
+            + "--p99-target-ms and that the topology sustains: rates from --rate doubling until one fails, then halving "
+            + "the gap three times; each try runs --run-seconds after a warm-up of a quarter of that")
+    boolean findRate;
+    @Option(names = "--p99-target-ms", defaultValue = "200", description = "p99 goal of --find-rate (default ${DEFAULT-VALUE})")
+    double p99TargetMs;
+    @Option(names = "--run-seconds", defaultValue = "20", description = "steady-state seconds per --find-rate try (default ${DEFAULT-VALUE})")
+    int runSeconds;
+    @Option(names = "--max-rate", defaultValue = "64000", description = "highest rate --find-rate tries (default ${DEFAULT-VALUE})")
+    int maxRate;
 
     public StreamsBenchCommand() {}
 
     @Override
     public Integer call() throws Exception {
-        StreamsBenchmark.BenchResult r = StreamsBenchmark.run(new StreamsBenchmark.BenchConfig(users, events, items,
+        StreamsBenchmark.BenchConfig config = new StreamsBenchmark.BenchConfig(users, events, items,
                 rate, historyLength, commitIntervalMs, threads, seed, bootstrap, registry, !noProgress, overrides,
-                decodeUserState));
-        System.out.printf("streams bench: %d events in %.1f s = %.0f events/s (offered %.0f/s); latency p50 %.1f ms, "
-                        + "p95 %.1f ms, p99 %.1f ms, max %.1f ms; %d user-state records%n",
-                r.events(), r.seconds(), r.eventsPerSec(), r.offeredPerSec(), r.p50LatencyMs(), r.p95LatencyMs(),
-                r.p99LatencyMs(), r.maxLatencyMs(), r.received());
+                decodeUserState, warmupEvents >= 0 ? warmupEvents : events / 5);
+        if (findRate) {
+            return findRate(config);
+        }
+        StreamsBenchmark.BenchResult r = StreamsBenchmark.run(config);
+        describe(r);
         if (reportJson != null) {
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportJson.toFile(), r.toJson());
             System.out.println("report: " + reportJson);
         }
         return r.received() == r.events() ? 0 : 1;
+    }
+
+    private static void describe(StreamsBenchmark.BenchResult r) {
+        System.out.printf("streams bench: %d events (%s warm-up) at %.0f/s offered: steady state %.0f events/s over %.1f s"
+                        + "%s; latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %d user-state records%n",
+                r.events(), r.setup().get("warmup_events"), r.offeredPerSec(), r.eventsPerSec(), r.seconds(),
+                r.sustained() ? "" : " (NOT sustained)", r.p50LatencyMs(), r.p95LatencyMs(),
+                r.p99LatencyMs(), r.maxLatencyMs(), r.received());
+    }
+
+    /**
+     * The rate search: one embedded broker and registry for all tries (unless --bootstrap), a fresh
+     * topology and topics per try. A try meets the goal when it is sustained and its steady-state
+     * p99 is within the target.
+     */
+    private int findRate(StreamsBenchmark.BenchConfig base) throws Exception {
+        if (base.rate() < 1 || runSeconds < 5 || maxRate < base.rate()) {
+            throw new IllegalArgumentException("--find-rate needs --rate >= 1 (the first rate tried), --run-seconds >= 5, "
+                    + "--max-rate >= --rate");
+        }
+        java.util.List<AutoCloseable> started = new java.util.ArrayList<>();
+        String kafka = base.bootstrap();
+        String reg = base.registry();
+        try {
+            if (kafka == null) {
+                io.adaptrec.schemas.EmbeddedKafkaBroker b = io.adaptrec.schemas.EmbeddedKafkaBroker.start();
+                started.add(0, b);
+                kafka = b.bootstrapServers();
+            }
+            if (reg == null) {
+                io.adaptrec.schemas.EmbeddedSchemaRegistry r = io.adaptrec.schemas.EmbeddedSchemaRegistry.start(0);
+                started.add(0, r);
+                reg = r.url();
+            }
+            java.util.List<Map<String, Object>> tries = new java.util.ArrayList<>();
+            int good = 0;
+            int bad = 0;
+            int next = base.rate();
+            while (true) {
+                long steadyEvents = (long) next * runSeconds;
+                long warm = steadyEvents / 4;
+                StreamsBenchmark.BenchResult r = StreamsBenchmark.run(base.at(next, steadyEvents + warm, warm, kafka, reg));
+                describe(r);
+                boolean ok = r.sustained() && r.p99LatencyMs() <= p99TargetMs;
+                Map<String, Object> t = new LinkedHashMap<>(r.toJson());
+                t.put("meets_target", ok);
+                tries.add(t);
+                System.out.printf("streams bench: %d/s %s%n", next, ok ? "meets the target" : "misses it");
+                if (ok) {
+                    good = next;
+                } else {
+                    bad = next;
+                }
+                if (bad == 0) {
+                    if (next >= maxRate) break;
+                    next = Math.min(maxRate, next * 2);
+                } else if (good == 0) {
+                    if (next <= 250) break;   // even the lowest tried misses: report that
+                    next = next / 2;
+                } else if (bad - good > Math.max(250, good / 8)) {
+                    next = (good + bad) / 2;
+                } else {
+                    break;
+                }
+            }
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("p99_target_ms", p99TargetMs);
+            report.put("run_seconds", runSeconds);
+            report.put("highest_rate_meeting_target", good);
+            report.put("lowest_rate_missing_target", bad == 0 ? null : bad);
+            report.put("tries", tries);
+            System.out.printf("streams bench: highest offered rate with steady-state p99 <= %.0f ms and sustained: %s%n",
+                    p99TargetMs, good == 0 ? "none of the rates tried" : good + " events/s");
+            if (reportJson != null) {
+                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(reportJson.toFile(), report);
+                System.out.println("report: " + reportJson);
+            }
+            return 0;
+        } finally {
+            for (AutoCloseable a : started) {
+                a.close();
+            }
+        }
     }
 
     public static void main(String[] args) {
