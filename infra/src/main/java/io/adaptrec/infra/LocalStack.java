@@ -120,7 +120,7 @@ public final class LocalStack implements AutoCloseable {
     started.push(new Component("Kafka broker", broker));
 
     int registryPort = Ports.choose("--registry-port", config.registryPort(), StackConfig.DEFAULT_REGISTRY_PORT);
-    registry = EmbeddedSchemaRegistry.start(registryPort, security == null ? null : security.registryUserInfo());
+    registry = EmbeddedSchemaRegistry.startRestoring(registryPort, security == null ? null : security.registryUserInfo());
     started.push(new Component("schema registry", registry));
     if (!temporaryDataDir) {
       // the embedded registry keeps schemas in memory; persisted Kafka data is only readable
@@ -129,6 +129,7 @@ public final class LocalStack implements AutoCloseable {
           dataDir.resolve("registry-snapshot.json"));
       started.push(new Component("registry snapshot", snapshot));
     }
+    registry.ready();
 
     topics = new Topics(config.topicPrefix(), AvroSerdeConfig.of(registry.url(), settings(StackSecurity.CLIENT)));
     if (security != null) {

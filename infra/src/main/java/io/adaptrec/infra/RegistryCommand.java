@@ -40,7 +40,9 @@ public final class RegistryCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     boolean auth = userInfo != null && !userInfo.isBlank();
-    EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(port, auth ? userInfo : null);
+    // with a snapshot, clients get 503 (and wait) until it is restored, never "unknown schema id"
+    EmbeddedSchemaRegistry registry = snapshot != null ? EmbeddedSchemaRegistry.startRestoring(port, auth ? userInfo : null)
+        : EmbeddedSchemaRegistry.start(port, auth ? userInfo : null);
     RegistrySnapshot saver = null;
     try {
       if (snapshot != null) {
@@ -49,6 +51,7 @@ public final class RegistryCommand implements Callable<Integer> {
         }
         saver = RegistrySnapshot.attach(registry.url(), auth ? userInfo : null, snapshot);
       }
+      registry.ready();
     } catch (Exception e) {
       registry.close();
       throw new IllegalStateException("cannot restore the registry from " + snapshot + ": " + e.getMessage(), e);

@@ -205,7 +205,8 @@ final class RegistrySnapshot implements AutoCloseable {
   /** @param absentIsNull a 404 answers null instead of failing (e.g. a subject without its own level) */
   private JsonNode send(String method, String path, String body, boolean absentIsNull) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(10))
-        .header("Accept", CONTENT_TYPE);
+        .header("Accept", CONTENT_TYPE)
+        .header(io.adaptrec.schemas.EmbeddedSchemaRegistry.RESTORE_HEADER, "true");
     if (authHeader != null) {
       b.header("Authorization", authHeader);
     }

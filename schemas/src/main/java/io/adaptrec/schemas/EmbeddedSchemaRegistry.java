@@ -51,6 +51,14 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
   private final String expectedAuth;
   private final String url;
   private volatile boolean closed;
+  /** While true, only requests with {@link #RESTORE_HEADER} are served; the others get 503 (retried by every client). */
+  private volatile boolean restoring;
+
+  /**
+   * The header of the requests that restore a saved state into a registry started {@link
+   * #startRestoring restoring}; every other request waits (503) until {@link #ready()}.
+   */
+  public static final String RESTORE_HEADER = "X-AdaptRec-Restore";
 
   private EmbeddedSchemaRegistry(int port, String basicAuthUserInfo) throws IOException {
     this.expectedAuth = basicAuthUserInfo == null ? null
@@ -87,6 +95,26 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot start the schema registry on 127.0.0.1:" + port
           + " (port in use?): " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Starts a registry that answers 503 to every request without {@link #RESTORE_HEADER} until
+   * {@link #ready()}: a registry restarted with a snapshot must not answer "unknown schema id" (a
+   * permanent error that sends valid records to the dead letters) before the snapshot is back in;
+   * 503 is an outage, which every role waits out.
+   */
+  public static EmbeddedSchemaRegistry startRestoring(int port, String userInfo) {
+    EmbeddedSchemaRegistry r = start(port, userInfo);
+    r.restoring = true;
+    return r;
+  }
+
+  /** Opens a {@link #startRestoring restoring} registry to every client. */
+  public void ready() {
+    if (restoring) {
+      restoring = false;
+      LOG.info("Schema registry at {} restored; serving every client", url);
     }
   }
 
@@ -138,6 +166,9 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
       try {
         if (expectedAuth != null && !expectedAuth.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
           throw new RegistryException("Unauthorized", 401, 401, null);
+        }
+        if (restoring && ex.getRequestHeaders().getFirst(RESTORE_HEADER) == null) {
+          throw new RegistryException("the registry is restoring its saved schemas; retry shortly", 503, 50301, null);
         }
         body = route(ex);
       } catch (RegistryException e) {

@@ -58,6 +58,24 @@ class EmbeddedSchemaRegistryTest {
   }
 
   @Test
+  void aRestoringRegistryAnswers503ToClientsUntilReadySoTheyWaitInsteadOfDeadLettering() throws Exception {
+    try (EmbeddedSchemaRegistry restoring = EmbeddedSchemaRegistry.startRestoring(0, null)) {
+      HttpClient http = HttpClient.newHttpClient();
+      HttpRequest plain = HttpRequest.newBuilder(URI.create(restoring.url() + "/subjects")).GET().build();
+      HttpRequest restore = HttpRequest.newBuilder(URI.create(restoring.url() + "/subjects"))
+          .header(EmbeddedSchemaRegistry.RESTORE_HEADER, "true").GET().build();
+      assertThat(http.send(plain, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(503);
+      assertThat(http.send(restore, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      // a decoder meeting it treats it as an outage (retry), not as an unknown schema (dead letter)
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> AvroDeserializer.forSpecific(io.adaptrec.avro.Item.class,
+              AvroSerdeConfig.of(restoring.url())).deserialize("t", new byte[] {0, 0, 0, 0, 1, 2}))
+          .isInstanceOf(RegistryUnavailableException.class);
+      restoring.ready();
+      assertThat(http.send(plain, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void registerLookupAndReadBack() throws Exception {
     Reply reg = call("POST", "/subjects/rl-value/versions", schemaBody(V1));
     assertThat(reg.status()).isEqualTo(200);

@@ -51,6 +51,7 @@ public final class CatalogueCheck {
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(config));
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
         p.remove(StreamsConfig.APPLICATION_SERVER_CONFIG);
+        p.remove(DeadLetters.SKIP_TOPICS_CONFIG);   // this application is the one that dead-letters them
         return p;
     }
 

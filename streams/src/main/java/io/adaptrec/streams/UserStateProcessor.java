@@ -122,7 +122,7 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
         counters.tombstones.incrementAndGet();
         users.delete(userId);
         pending.delete(userId);
-        context.forward(new Record<Long, UserState>(userId, null, record.timestamp(), record.headers()),
+        context.forward(new Record<Long, UserHistory>(userId, null, record.timestamp(), record.headers()),
                 UserStateTopology.USER_STATE_SINK);
         counters.emitted.incrementAndGet();
     }
@@ -150,7 +150,8 @@ final class UserStateProcessor implements Processor<Long, Interaction, Object, O
             pending.delete(userId);
         }
         long timestamp = cause != null ? cause.timestamp() : context.currentSystemTimeMs();
-        Record<Long, UserState> out = new Record<>(userId, toAvro(next), timestamp);
+        // encoded by the sink's UserStateEncoder straight from the history (no Avro record built)
+        Record<Long, UserHistory> out = new Record<>(userId, next, timestamp);
         // headers travel with the record (e.g. a producer's send time, which the benchmark reads)
         if (cause != null) out = out.withHeaders(cause.headers());
         context.forward(out, UserStateTopology.USER_STATE_SINK);

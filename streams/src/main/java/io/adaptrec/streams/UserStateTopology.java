@@ -92,7 +92,8 @@ public final class UserStateTopology {
                 Serdes.Long(), Serdes.ByteArray()).withCachingEnabled(), "user-state");
 
         t.addSink(USER_STATE_SINK, topics.userState().name(), topics.userState().keySerde().serializer(),
-                topics.userState().valueSerde().serializer(), "user-state");
+                new UserStateEncoder(topics.userState().valueSerde().serializer(),
+                        !topics.registry().config().useLatestVersion()), "user-state");
         t.addSink(DEAD_LETTER_SINK, topics.deadLetter().name(), topics.deadLetter().keySerde().serializer(),
                 topics.deadLetter().valueSerde().serializer(), "user-state");
         return t;
@@ -118,6 +119,11 @@ public final class UserStateTopology {
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.Handler.class);
         p.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, config.schemaRegistryUrl());
         p.put(DeadLetters.TOPIC_PREFIX_CONFIG, config.topicPrefix());
+        // the global thread decodes the catalogue topics and cannot produce (a dead letter returned
+        // there kills it, and with it the application): it skips undecodable catalogue records, which
+        // the catalogue-check application dead-letters once
+        Topics names = topics(config);
+        p.put(DeadLetters.SKIP_TOPICS_CONFIG, names.items().name() + "," + names.itemEmbeddings().name());
         p.put(DeadLetters.COUNTERS_CONFIG, counters);
         if (config.httpEnabled() && config.httpPort() > 0) {
             // lets every instance tell which instance owns a user (interactive-query routing)

@@ -71,6 +71,32 @@ class DeadLetterHandlerTest {
     }
 
     @Test
+    void theUserStateAppSkipsUndecodableCatalogueRecordsWhichTheCatalogueCheckDeadLetters() {
+        // the user-state app decodes items and item-embeddings on its global thread, which cannot
+        // produce: a dead letter returned there kills it (and the application, for good)
+        UserStateConfig config = UserStateConfig.defaults().with(Map.of(
+                "topic.prefix", TestRegistry.uniquePrefix() + Topics.DEFAULT_PREFIX, "schema.registry.url", TestRegistry.url()));
+        Topics topics = UserStateTopology.topics(config);
+        SerializationException e = new SerializationException("bad wire format");
+        for (boolean check : new boolean[] {false, true}) {
+            StreamCounters counters = new StreamCounters();
+            java.util.Properties p = check ? CatalogueCheck.streamsConfig(config, counters)
+                    : UserStateTopology.streamsConfig(config, counters);
+            DeadLetters.Handler handler = new DeadLetters.Handler();
+            Map<String, Object> m = new java.util.HashMap<>();
+            p.forEach((k, v) -> m.put(k.toString(), v));
+            handler.configure(m);
+            for (String topic : new String[] {topics.items().name(), topics.itemEmbeddings().name()}) {
+                ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>(topic, 0, 3L, null, new byte[] {1});
+                DeserializationExceptionHandler.Response response = handler.handleError(context(r), r, e);
+                assertThat(response.result()).isEqualTo(DeserializationExceptionHandler.Result.RESUME);
+                assertThat(response.deadLetterQueueRecords()).as("catalogue-check=%s, %s", check, topic).hasSize(check ? 1 : 0);
+            }
+            assertThat(counters.undeserializableSkipped.get()).isEqualTo(check ? 0 : 2);
+        }
+    }
+
+    @Test
     void skipsTopicsAnotherApplicationDeadLettersAndNamesItsSource() {
         String prefix = TestRegistry.uniquePrefix() + Topics.DEFAULT_PREFIX;
         Topics topics = new Topics(prefix, TestRegistry.serdeConfig());
