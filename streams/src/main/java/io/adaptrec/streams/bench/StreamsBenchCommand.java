@@ -78,10 +78,12 @@ public final class StreamsBenchCommand implements Callable<Integer> {
 
     private static void describe(StreamsBenchmark.BenchResult r) {
         System.out.printf("streams bench: %d events (%s warm-up) at %.0f/s offered: steady state %.0f events/s over %.1f s"
-                        + "%s; latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %d user-state records%n",
+                        + "%s; latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %d user-state records"
+                        + " (topology processed %d interactions, %d sends failed)%n",
                 r.events(), r.setup().get("warmup_events"), r.offeredPerSec(), r.eventsPerSec(), r.seconds(),
                 r.sustained() ? "" : " (NOT sustained)", r.p50LatencyMs(), r.p95LatencyMs(),
-                r.p99LatencyMs(), r.maxLatencyMs(), r.received());
+                r.p99LatencyMs(), r.maxLatencyMs(), r.received(), r.counters().get("interactions"),
+                r.setup().get("send_errors"));
     }
 
     /**

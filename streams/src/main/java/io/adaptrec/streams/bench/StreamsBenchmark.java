@@ -180,8 +180,9 @@ public final class StreamsBenchmark {
 
             long[] latencies = new long[(int) Math.min(c.events() - c.warmupEvents(), Integer.MAX_VALUE - 8)];
             AtomicLong produced = new AtomicLong();
+            AtomicLong sendErrors = new AtomicLong();
             long[] window = new long[3];   // first send, last send, first steady-state send
-            Thread feeder = new Thread(() -> feed(c, producer, topics, produced, window), "bench-producer");
+            Thread feeder = new Thread(() -> feed(c, producer, topics, produced, sendErrors, window), "bench-producer");
             long received = 0;
             long steady = 0;
             long lastReceive = 0;
@@ -232,6 +233,9 @@ public final class StreamsBenchmark {
             setup.put("interactions_partitions", topics.interactions().partitions());
             setup.put("cores", Runtime.getRuntime().availableProcessors());
             setup.put("finished_at", Instant.now().toString());
+            // a run whose records did not all arrive says where they stopped: never acknowledged by the
+            // broker (send_errors), or acknowledged and not processed by the topology (counters.interactions)
+            setup.put("send_errors", sendErrors.get());
             return new BenchResult(c.events(), steady / Math.max(seconds, 1e-9), offered, ms(sorted, 0.50),
                     ms(sorted, 0.95), ms(sorted, 0.99), n == 0 ? 0 : sorted[n - 1] / 1e6, seconds, received,
                     counters.snapshot(), setup);
@@ -249,7 +253,7 @@ public final class StreamsBenchmark {
 
     /** Paced by absolute schedule (not sleeps per record), so small stalls are caught up rather than lost. */
     private static void feed(BenchConfig c, KafkaProducer<Long, Interaction> producer, Topics topics,
-                             AtomicLong produced, long[] window) {
+                             AtomicLong produced, AtomicLong sendErrors, long[] window) {
         Random rnd = new Random(c.seed());
         long t0 = Instant.parse("2026-01-01T00:00:00Z").toEpochMilli();
         long start = System.nanoTime();
@@ -272,7 +276,11 @@ public final class StreamsBenchmark {
             long now = System.nanoTime();
             if (i == c.warmupEvents()) window[2] = now;
             r.headers().add(SENT_HEADER, ByteBuffer.allocate(16).putLong(now).putLong(i).array());
-            producer.send(r);
+            producer.send(r, (md, e) -> {
+                if (e != null && sendErrors.incrementAndGet() <= 3) {
+                    System.err.println("bench: an interaction was not written: " + e);
+                }
+            });
             produced.incrementAndGet();
         }
         producer.flush();
