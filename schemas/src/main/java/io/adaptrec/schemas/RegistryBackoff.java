@@ -76,7 +76,7 @@ public final class RegistryBackoff {
    */
   public <K, V> boolean applyAll(Consumer<K, V> consumer, ConsumerRecords<K, V> batch,
       java.util.function.Consumer<ConsumerRecord<K, V>> apply) {
-    Map<TopicPartition, Long> applied = new HashMap<>();
+    int applied = 0;   // records applied so far, in the batch's iteration order (no per-record bookkeeping)
     for (ConsumerRecord<K, V> r : batch) {
       try {
         apply.accept(r);
@@ -84,16 +84,28 @@ public final class RegistryBackoff {
         if (!RegistryUnavailableException.in(e)) {
           throw e;
         }
-        for (TopicPartition tp : batch.partitions()) {
-          Long done = applied.get(tp);
-          consumer.seek(tp, done != null ? done + 1 : batch.records(tp).get(0).offset());
-        }
+        rewind(consumer, batch, applied);
         await(e);
         return false;
       }
-      applied.put(new TopicPartition(r.topic(), r.partition()), r.offset());
+      applied++;
     }
     succeeded();
     return true;
+  }
+
+  /** Seeks every partition of {@code batch} to its first record beyond the first {@code applied} of the batch. */
+  private static <K, V> void rewind(Consumer<K, V> consumer, ConsumerRecords<K, V> batch, int applied) {
+    Map<TopicPartition, Long> next = new HashMap<>();
+    int i = 0;
+    for (ConsumerRecord<K, V> r : batch) {
+      TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+      if (i++ < applied) {
+        next.put(tp, r.offset() + 1);
+      } else {
+        next.putIfAbsent(tp, r.offset());
+      }
+    }
+    next.forEach(consumer::seek);
   }
 }

@@ -467,8 +467,8 @@ public final class ChaosRun {
           }
         }
       });
-      Map<String, String> rejectedNow2 = BadAdapters.rejected(topics, client);
-      trainerAdapters.stream().filter(rejectedNow2::containsKey).forEach(trainerAdaptersRejected::add);
+      Map<String, String> rejectedByVerification = BadAdapters.rejected(topics, client);
+      trainerAdapters.stream().filter(rejectedByVerification::containsKey).forEach(trainerAdaptersRejected::add);
     }
 
     Map<String, Object> r = new LinkedHashMap<>();
