@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
@@ -244,7 +246,7 @@ public final class RecLMTrainer {
     }
 
     /** Applies the optimiser step unless a gradient is non-finite; then the gradients are cleared. */
-    private void safeStep(Trainer tr, LanguageModel lm) {
+    void safeStep(Trainer tr, LanguageModel lm) {
         for (var p : lm.net().getParameters().values()) {
             if (!finiteGradient(p.getArray())) {
                 if (abortOnNonFinite) {
@@ -252,9 +254,12 @@ public final class RecLMTrainer {
                 }
                 for (var q : lm.net().getParameters().values()) {
                     if (q.getArray().hasGradient()) {
-                        try (NDArray g = q.getArray().getGradient()) {
-                            g.set(new float[(int) g.size()]);
-                        }
+                        // zero_() on the gradient tensor itself. Not getGradient().set(zeros): on the CPU,
+                        // set() points the tensor's storage at a Java direct buffer that lives only as
+                        // long as that (new, per call) handle, so once it was closed and collected,
+                        // the next backward accumulated into freed memory and crashed the JVM in
+                        // torch::autograd (the "crash shortly after a non-finite step" of BENCHMARKS.md).
+                        JniUtils.zeroGrad((PtNDArray) q.getArray());
                     }
                 }
                 skipped++;
@@ -533,7 +538,7 @@ public final class RecLMTrainer {
         return logits.logSoftmax(-1).gather(target.expandDims(-1), -1).neg().mean();
     }
 
-    private Trainer newTrainer(LanguageModel lm, float lr) {
+    Trainer newTrainer(LanguageModel lm, float lr) {
         Optimizer opt = cfg.weightDecay() > 0
                 ? Optimizer.adamW().optLearningRateTracker(Tracker.fixed(lr)).optWeightDecays(cfg.weightDecay())
                         .optClipGrad(1f).build()
