@@ -5,14 +5,15 @@ import io.adaptrec.worker.cli.EvalCommand;
 import io.adaptrec.worker.cli.RefreshCommand;
 import io.adaptrec.worker.cli.RolloutSimulateCommand;
 import io.adaptrec.worker.cli.ServeCommand;
+import io.adaptrec.worker.cli.ExportCommand;
 import io.adaptrec.worker.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of the inference-worker jar: {@code serve}, {@code refresh}, {@code control}, {@code train}, {@code eval}, {@code simulate}. */
+/** Entry point of the inference-worker jar: {@code serve}, {@code refresh}, {@code control}, {@code train}, {@code export}, {@code eval}, {@code simulate}. */
 @Command(name = "inference-worker", mixinStandardHelpOptions = true,
         subcommands = {ServeCommand.class, RefreshCommand.class, ControlCommand.class, TrainCommand.class,
-                EvalCommand.class, RolloutSimulateCommand.class},
+                ExportCommand.class, EvalCommand.class, RolloutSimulateCommand.class},
         description = "AdaptRec inference worker: serving, continuous refresh, rollout control, RecLM training and offline evaluation.")
 public final class WorkerApp implements Runnable {
 

@@ -40,7 +40,7 @@ public final class AdaptrecCli implements Callable<Integer> {
    *   <li>infra: {@code up}, {@code replay}, {@code demo}, {@code topics}, the {@code bench} group
    *   <li>flink-jobs: {@code bench pools} ({@link PoolsBenchCommand})
    *   <li>streams: {@code bench streams} ({@link StreamsBenchCommand})
-   *   <li>inference-worker: {@code serve} ({@link ServeCommand}), {@code train} ({@link TrainCommand}),
+   *   <li>inference-worker: {@code serve} ({@link ServeCommand}), {@code train} ({@link TrainCommand}), {@code export},
    *       {@code eval} ({@link EvalCommand})
    * </ul>
    */
@@ -58,6 +58,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     cli.addSubcommand("rollout", new RolloutCommand());
     cli.addSubcommand("serve", new ServeCommand());
     cli.addSubcommand("train", new TrainCommand());
+    cli.addSubcommand("export", new io.adaptrec.worker.cli.ExportCommand());
     cli.addSubcommand("eval", new EvalCommand(new PipelineEval(System.out)));
 
     CommandLine bench = new CommandLine(new BenchCommand());

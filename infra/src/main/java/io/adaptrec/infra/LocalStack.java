@@ -246,6 +246,10 @@ public final class LocalStack implements AutoCloseable {
    * each (on two cores they share the machine with Streams and Flink), then the role's own settings.
    */
   private ServingConfig modelRoleConfig(Role role, int httpPort) throws java.io.IOException {
+    return modelRoleConfig(role, httpPort, Map.of());
+  }
+
+  private ServingConfig modelRoleConfig(Role role, int httpPort, Map<String, String> extra) throws java.io.IOException {
     Properties p = new Properties();
     p.setProperty("bootstrap.servers", broker.bootstrapServers());
     p.setProperty("schema.registry.url", registry.url());
@@ -263,6 +267,7 @@ public final class LocalStack implements AutoCloseable {
     };
     StackSecurity.prefixed("kafka.", settings(user)).forEach(p::setProperty);
     config.settings(role).forEach(p::setProperty);
+    extra.forEach(p::setProperty);
     return ServingConfig.fromProperties(p);
   }
 
@@ -375,6 +380,22 @@ public final class LocalStack implements AutoCloseable {
       throw new IllegalStateException("no worker runs in this stack");
     }
     worker.close();
+    long t0 = System.nanoTime();
+    worker = Worker.start(workerConfig);
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  /**
+   * As {@link #restartWorker()}, with {@code settings} (worker configuration keys, e.g.
+   * {@code serving.engine}) over the stack's own from now on; returns the ms until it was ready.
+   */
+  public synchronized long restartWorker(Map<String, String> settings) throws Exception {
+    if (worker == null) {
+      throw new IllegalStateException("no worker runs in this stack");
+    }
+    ServingConfig next = modelRoleConfig(Role.WORKER, workerConfig.httpPort(), settings);
+    worker.close();
+    workerConfig = next;
     long t0 = System.nanoTime();
     worker = Worker.start(workerConfig);
     return (System.nanoTime() - t0) / 1_000_000;

@@ -52,6 +52,11 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--djl-threads", defaultValue = "1", description = "Worker intra-op threads (default: ${DEFAULT-VALUE}).")
   int djlThreads;
 
+  @Option(names = {"--engine", "--engines"}, split = ",", defaultValue = "pytorch", paramLabel = "ENGINE",
+      description = "serving.engine of the worker: pytorch | onnxruntime; several (pytorch,onnxruntime) run one after "
+          + "the other in this run, each on a restarted worker, with the same requests and thread budget (default: ${DEFAULT-VALUE}).")
+  List<String> engines;
+
   @Option(names = "--delivery", defaultValue = "exactly-once", description = "serving.delivery of the worker: exactly-once | at-least-once (default: ${DEFAULT-VALUE}).")
   String delivery;
 
@@ -73,6 +78,11 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    for (String e : engines) {
+      if (!e.matches("pytorch|onnxruntime")) {
+        throw new IllegalArgumentException("--engine: pytorch | onnxruntime (tensorrt needs a GPU), got '" + e + "'");
+      }
+    }
     if (requests < 10 || rates.isEmpty() || rates.stream().anyMatch(r -> r < 1 || r > 100_000) || warmup < 0 || warmup > 1) {
       throw new IllegalArgumentException("--requests >= 10, --rates in 1-100000, --warmup in [0, 1]");
     }
@@ -96,17 +106,42 @@ public final class ServingBenchCommand implements Callable<Integer> {
       String pooled = ServingBenchmark.awaitModelSpacePools(stack.worker().orElseThrow(), bench.allUsers(), Duration.ofSeconds(5), Duration.ofMinutes(5));
       out.println("pipeline caught up: " + pooled);
       out.flush();
-      long restartMs = bench.restartWorker();
-      Map<String, Object> report = bench.run();
-      report.put("worker_restart_ready_ms", restartMs);
-      report.put("pooled", pooled);
-      report.put("djl_threads", djlThreads);
-      report.put("known_items", knownItems);
-      report.put("delivery", delivery);
-      report.put("loops", loops);
-      report.put("prewarm_users", prewarmUsers);
-      report.put("cold_means", "a user's first request in this run" + (prewarmUsers > 0
-          ? "; the worker warmed its selection cache at restart, so these may already hit it" : "; never cached"));
+      Map<String, Object> report = null;
+      List<Map<String, Object>> perEngine = new java.util.ArrayList<>();
+      List<float[]> firstScores = null;
+      for (String engine : engines) {
+        long restartMs = bench.restartWorker(Map.of("serving.engine", engine));
+        out.println("engine " + engine + ": worker serving on " + stack.worker().orElseThrow().model().engineInUse());
+        out.flush();
+        Map<String, Object> r = bench.run();
+        r.put("worker_restart_ready_ms", restartMs);
+        r.put("pooled", pooled);
+        r.put("djl_threads", djlThreads);
+        r.put("known_items", knownItems);
+        r.put("delivery", delivery);
+        r.put("loops", loops);
+        r.put("prewarm_users", prewarmUsers);
+        r.put("cold_means", "a user's first request in this run" + (prewarmUsers > 0
+            ? "; the worker warmed its selection cache at restart, so these may already hit it" : "; never cached"));
+        if (firstScores == null) {
+          firstScores = bench.modelScores();
+        } else {
+          r.put("scores_vs_" + engines.get(0), ServingBenchmark.compare(firstScores, bench.modelScores()));
+          out.println("scores vs " + engines.get(0) + " on the same " + ServingBenchmark.COMPARED_REQUESTS
+              + " model-alone requests: " + r.get("scores_vs_" + engines.get(0)));
+        }
+        perEngine.add(r);
+        report = report == null ? r : report;
+      }
+      if (perEngine.size() > 1) {
+        report = new java.util.LinkedHashMap<>(perEngine.get(0));
+        report.put("engines", perEngine);
+        out.println("engines side by side (model alone p50 / p99, end-to-end p99 at the highest rate):");
+        for (Map<String, Object> r : perEngine) {
+          out.printf("  %-22s model %s / %s ms, end-to-end p99 %s ms%n", r.get("engine") + " (" + r.get("engine_in_use") + ")",
+              r.get("model_p50_ms"), r.get("model_p99_ms"), r.get("p99_ms"));
+        }
+      }
       if (reportJson != null) {
         io.adaptrec.worker.eval.JsonReport.write(reportJson, report);
         out.println("report: " + reportJson);
@@ -114,7 +149,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
       out.printf("serving bench: model p50 %s ms / p99 %s ms; highest offered rate with p99 <= 50 ms: %s%n",
           report.get("model_p50_ms"), report.get("model_p99_ms"), report.get("max_rate_p99_le_50ms"));
       out.flush();
-      return (long) report.get("errors") == 0 ? 0 : 1;
+      return perEngine.stream().allMatch(r -> (long) r.get("errors") == 0) ? 0 : 1;
     }
   }
 }

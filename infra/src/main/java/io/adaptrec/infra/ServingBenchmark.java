@@ -64,6 +64,9 @@ final class ServingBenchmark {
   private final double[] cumulative;
   private final Map<Long, long[]> interacted = new HashMap<>();
   private final Set<Long> usedUsers = ConcurrentHashMap.newKeySet();
+  /** Candidate scores of the first model-alone requests of the last run, to compare engines on the same requests. */
+  private final List<float[]> modelScores = new ArrayList<>();
+  static final int COMPARED_REQUESTS = 200;
 
   ServingBenchmark(LocalStack stack, Dataset data, Config cfg, PrintWriter out) {
     this.stack = stack;
@@ -138,7 +141,12 @@ final class ServingBenchmark {
    * production (mirror catch-up, cache warming) rather than on empty topics.
    */
   long restartWorker() throws Exception {
-    long ms = stack.restartWorker();
+    return restartWorker(Map.of());
+  }
+
+  /** As {@link #restartWorker()}, with worker settings (e.g. {@code serving.engine}) changed. */
+  long restartWorker(Map<String, String> settings) throws Exception {
+    long ms = stack.restartWorker(settings);
     worker = stack.worker().orElseThrow();
     out.printf("worker restarted on the populated topics: ready in %.1f s (%d selections warmed)%n", ms / 1000.0,
         worker.selectionsCached());
@@ -149,7 +157,10 @@ final class ServingBenchmark {
   /** Runs every rate; returns the JSON report. */
   Map<String, Object> run() throws Exception {
     Map<String, Object> report = new LinkedHashMap<>();
+    usedUsers.clear();   // each run (engine) starts with every user cold
     report.put("benchmark", "serving");
+    report.put("engine", worker.model().engine().toString());
+    report.put("engine_in_use", worker.model().engineInUse());
     report.put("dataset", data.name());
     report.put("users", users.length);
     report.put("model", worker.model().adapterVersion() + " on " + AdapterStore.baseModelId(worker.model()));
@@ -198,14 +209,19 @@ final class ServingBenchmark {
     Histogram all = new Histogram(3);
     Histogram cold = new Histogram(3);
     Set<Long> seenUsers = new HashSet<>();
+    modelScores.clear();
     int warm = (int) (cfg.modelSamples() * cfg.warmupFraction());
     for (int i = 0; i < cfg.modelSamples() + warm; i++) {
       long u = drawUser(rng);
       long[] cands = candidates(u, rng);
       long[] history = worker.mirror().history(u).items();
       long t0 = System.nanoTime();
-      core.recommend(List.of(new AdaptRec.Query(u, history, cands)), hood, io.adaptrec.worker.selection.Strategy.ADAPTIVE, 5);
+      var rec = core.recommend(List.of(new AdaptRec.Query(u, history, cands)), hood,
+          io.adaptrec.worker.selection.Strategy.ADAPTIVE, 5).get(0);
       long micros = (System.nanoTime() - t0) / 1000;
+      if (modelScores.size() < COMPARED_REQUESTS) {
+        modelScores.add(rec.scores().clone());
+      }
       boolean first = seenUsers.add(u);
       if (i >= warm) {
         all.recordValue(micros);
@@ -225,6 +241,24 @@ final class ServingBenchmark {
     out.printf("model alone: %d requests, p50 %.1f ms, p99 %.1f ms; cold (uncached selection) p50 %.1f ms, p99 %.1f ms%n",
         all.getTotalCount(), ms(all, 50), ms(all, 99), ms(cold, 50), ms(cold, 99));
     out.flush();
+    return m;
+  }
+
+  /** Scores of the first model-alone requests of the last {@link #run()}. */
+  List<float[]> modelScores() {
+    return List.copyOf(modelScores);
+  }
+
+  /**
+   * How far two runs' model-alone scores (same requests, e.g. two engines) lie apart: the max
+   * |difference| and the share of requests with the same top candidate.
+   */
+  static Map<String, Object> compare(List<float[]> a, List<float[]> b) {
+    var c = io.adaptrec.worker.model.ScoreComparison.of(a, b);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("requests", c.prompts());
+    m.put("max_abs_score_difference", c.maxAbsDifference());
+    m.put("same_top_candidate_share", round(c.sameTopShare()));
     return m;
   }
 

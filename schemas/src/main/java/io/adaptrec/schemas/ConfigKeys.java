@@ -125,6 +125,11 @@ public final class ConfigKeys {
   }
 
   /** Records a problem (collecting) or throws it (fail-fast), each style with its own wording. */
+  /** A problem no single key shows (two keys that do not go together), reported like the others. */
+  public void invalid(String message) {
+    problem(message, message);
+  }
+
   private void problem(String collected, String thrown) {
     if (failFast) {
       throw new IllegalArgumentException(thrown);

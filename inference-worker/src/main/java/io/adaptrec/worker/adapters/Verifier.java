@@ -150,7 +150,7 @@ public final class Verifier {
     }
 
     /** A fixed probe set: prompts and their candidates. */
-    record Probe(List<Prompt> prompts, List<long[]> candidates) {}
+    public record Probe(List<Prompt> prompts, List<long[]> candidates) {}
 
     /**
      * {@value #PROBE_PROMPTS} recommendation prompts drawn deterministically from the vocabulary's
@@ -158,6 +158,11 @@ public final class Verifier {
      * items as candidates), so every worker probes a given base with the same set.
      */
     static Probe probe(Vocabulary vocab) {
+        return probe(vocab, PROBE_PROMPTS);
+    }
+
+    /** As {@link #probe(Vocabulary)}, {@code count} prompts (the first 16 are the verifier's own). */
+    public static Probe probe(Vocabulary vocab, int count) {
         PromptTemplate template = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
         long[] items = vocab.itemIds();
         int hist = Math.max(1, Math.min(PROBE_HISTORY, items.length / 3));
@@ -165,7 +170,7 @@ public final class Verifier {
         SplittableRandom rnd = new SplittableRandom(PROBE_SEED);
         List<Prompt> prompts = new ArrayList<>();
         List<long[]> candidates = new ArrayList<>();
-        for (int p = 0; p < PROBE_PROMPTS; p++) {
+        for (int p = 0; p < count; p++) {
             long[] pick = items.clone();
             for (int i = 0; i < Math.min(pick.length - 1, hist + cands); i++) {   // partial Fisher-Yates
                 int j = i + rnd.nextInt(pick.length - i);

@@ -71,6 +71,8 @@ public final class LanguageModel implements AutoCloseable {
     private final Map<String, Arm> arms = new ConcurrentHashMap<>();
     /** The arm pinned by {@link #withAdapter(String, Function)} on this thread; null: the in-place adapter. */
     private final ThreadLocal<Arm> pinned = new ThreadLocal<>();
+    /** The exported engines when the engine is onnxruntime or tensorrt; null: PyTorch only. */
+    private volatile OnnxSessions onnx;
 
     /**
      * An extra adapter: its LoRA arrays by parameter name, owned by {@code manager}. Requests hold
@@ -299,6 +301,7 @@ public final class LanguageModel implements AutoCloseable {
         } finally {
             arm.inUse.writeLock().unlock();
         }
+        retireEngines();
     }
 
     /** The in-place adapter's version first, then every arm's, sorted. */
@@ -367,6 +370,7 @@ public final class LanguageModel implements AutoCloseable {
             net.setLoraEnabled(true);
             adapterVersion = version;
             adapterChanged();
+            retireEngines();
         } finally {
             lock.writeLock().unlock();
         }
@@ -428,7 +432,7 @@ public final class LanguageModel implements AutoCloseable {
      */
     public float[][] scoreCandidates(List<Prompt> prompts, List<long[]> candidates, Map<Long, int[]> newItemWords) {
         float[][] out = new float[prompts.size()][];
-        forEachBatch(prompts, (rows, sub, hidden, fwd) -> {
+        forEachBatch(prompts, false, rows -> {
             // Rows may have different candidate counts (full-catalogue ranking): pad each row with
             // its first candidate and mask the padding out of the softmax.
             int c = 1;
@@ -456,66 +460,45 @@ public final class LanguageModel implements AutoCloseable {
                     mask[i * c + j] = valid ? 0f : -1e30f;
                 }
             }
-            NDArray logits = RecLM.tokenLogits(fwd, hidden, sub.create(toks, new Shape(rows.length, c)),
-                    vocab.itemStart());
-            if (!fresh.isEmpty()) {
-                logits = withNewItems(logits, fresh, hidden, fwd, sub, c);
-            }
-            float[] lp = logits.add(sub.create(mask, new Shape(rows.length, c))).logSoftmax(-1).toFloatArray();
+            return new Scorer.Ask(toks, c, fresh, mask);
+        }, (rows, ask, scores) -> {
+            int c = ask.width();
             for (int i = 0; i < rows.length; i++) {
-                out[rows[i]] = Arrays.copyOfRange(lp, i * c, i * c + candidates.get(rows[i]).length);
+                out[rows[i]] = Scorer.logSoftmax(scores.candLogits(), ask.mask(), i * c, c,
+                        candidates.get(rows[i]).length);
             }
         });
         return out;
     }
 
-    /** Replaces the logits of new items ({@code fresh}: position, words, position, words ...) by text-only ones. */
-    private NDArray withNewItems(NDArray logits, List<int[]> fresh, NDArray hidden, NDList fwd, NDManager sub, int c) {
-        float[] h = hidden.toFloatArray();
-        float[] l = logits.toFloatArray();
-        float meanBias = fwd.get(2).mean().getFloat();
-        int d = cfg.dModel();
-        for (int f = 0; f < fresh.size(); f += 2) {
-            int row = fresh.get(f)[0];
-            int col = fresh.get(f)[1];
-            int[] words = fresh.get(f + 1);
-            long[] idx = Arrays.stream(words).asLongStream().toArray();
-            float[] w = gatherRows(fwd.get(1), sub.create(idx)).toFloatArray();   // (W, D)
-            double dot = 0;
-            for (int k = 0; k < d; k++) {
-                double e = 0;
-                for (int x = 0; x < words.length; x++) {
-                    e += w[x * d + k];
-                }
-                dot += e / words.length * h[row * d + k];
-            }
-            l[row * c + col] = (float) dot + meanBias;
-        }
-        return sub.create(l, logits.getShape());
-    }
-
     /** log p(item) at each prompt's answer slot under the full item softmax (stage 2 judgement). */
     public float[] answerLogProb(List<Prompt> prompts, long[] items) {
         float[] out = new float[prompts.size()];
-        forEachBatch(prompts, (rows, sub, hidden, fwd) -> {
-            NDArray lsm = RecLM.itemLogits(fwd, hidden, vocab.itemStart(), vocab.itemEnd()).logSoftmax(-1);
-            float[] all = lsm.toFloatArray();
-            int n = vocab.itemCount();
+        forEachBatch(prompts, true, rows -> {
+            long[] toks = new long[rows.length];
             for (int i = 0; i < rows.length; i++) {
                 int tok = vocab.itemToken(items[rows[i]]);
-                out[rows[i]] = tok == Vocabulary.UNK ? Float.NEGATIVE_INFINITY
-                        : all[i * n + tok - vocab.itemStart()];
+                toks[i] = tok == Vocabulary.UNK ? vocab.itemStart() : tok;
+            }
+            return new Scorer.Ask(toks, 1, List.of(), null);
+        }, (rows, ask, scores) -> {
+            for (int i = 0; i < rows.length; i++) {
+                out[rows[i]] = vocab.itemToken(items[rows[i]]) == Vocabulary.UNK ? Float.NEGATIVE_INFINITY
+                        : scores.candLogits()[i] - scores.itemLse()[i];
             }
         });
         return out;
     }
 
     private interface BatchBody {
-        void accept(int[] rows, NDManager sub, NDArray answerHidden, NDList forward);
+        void accept(int[] rows, Scorer.Ask ask, Scorer.Scores scores);
     }
 
-    /** Runs the network on length-sorted batches and hands over each row's answer-slot state. */
-    private void forEachBatch(List<Prompt> prompts, BatchBody body) {
+    /**
+     * Runs the network on length-sorted batches: {@code ask} names each batch's candidates, the
+     * engine scores them at every row's answer slot, {@code body} reads the scores.
+     */
+    private void forEachBatch(List<Prompt> prompts, boolean wantLse, Function<int[], Scorer.Ask> ask, BatchBody body) {
         if (prompts.isEmpty()) {
             return;
         }
@@ -528,6 +511,7 @@ public final class LanguageModel implements AutoCloseable {
         Arrays.sort(order, Comparator.comparingInt(i -> prompts.get(i).tokens().length));
         lock.readLock().lock();
         try {
+            Scorer scorer = scorer();
             for (int start = 0; start < order.length; start += BATCH) {
                 int n = Math.min(BATCH, order.length - start);
                 int[] rows = new int[n];
@@ -544,17 +528,54 @@ public final class LanguageModel implements AutoCloseable {
                     for (int j = skip; j < tok.length; j++) {
                         ids[i * t + j - skip] = tok[j];
                     }
-                    answer[i] = (long) i * t + tok.length - 1 - skip;
+                    answer[i] = tok.length - 1 - skip;
                 }
-                try (NDManager sub = model.getNDManager().newSubManager()) {
-                    NDList fwd = net.forward(parameterStore(sub),
-                            new NDList(sub.create(ids, new Shape(n, t))), false);
-                    NDArray hidden = gatherRows(fwd.head().reshape(-1, cfg.dModel()), sub.create(answer));
-                    body.accept(rows, sub, hidden, fwd);
-                }
+                Scorer.Ask a = ask.apply(rows);
+                body.accept(rows, a, scorer.score(new Scorer.Batch(n, t, ids, answer), a, wantLse));
             }
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /** The engine this thread's batch runs on: ONNX Runtime when it serves every loaded adapter, else PyTorch. */
+    private Scorer scorer() {
+        Arm arm = pinned.get();
+        OnnxSessions sessions = onnx;
+        if (sessions != null && (arm == null || arm.manager != null)) {   // transient probes stay on PyTorch
+            Scorer s = sessions.scorerFor(arm == null ? inPlaceGeneration : arm.generation);
+            if (s != null) {
+                return s;
+            }
+        }
+        return pytorch;
+    }
+
+    /** The PyTorch engine: the Java-defined network itself, with the pinned arm's LoRA arrays. */
+    private final Scorer pytorch = this::pytorchScore;
+
+    private Scorer.Scores pytorchScore(Scorer.Batch batch, Scorer.Ask ask, boolean wantLse) {
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDList fwd = net.forward(parameterStore(sub),
+                    new NDList(sub.create(batch.ids(), new Shape(batch.n(), batch.t()))), false);
+            long[] flat = new long[batch.n()];
+            for (int i = 0; i < flat.length; i++) {
+                flat[i] = (long) i * batch.t() + batch.answer()[i];
+            }
+            NDArray hidden = gatherRows(fwd.head().reshape(-1, cfg.dModel()), sub.create(flat));
+            float[] logits = RecLM.tokenLogits(fwd, hidden, sub.create(ask.tokens(), new Shape(batch.n(), ask.width())),
+                    vocab.itemStart()).toFloatArray();
+            if (!ask.fresh().isEmpty()) {
+                NDArray table = fwd.get(1);
+                Scorer.newItemLogits(logits, ask, hidden.toFloatArray(), cfg.dModel(), fwd.get(2).mean().getFloat(),
+                        words -> gatherRows(table, sub.create(Arrays.stream(words).asLongStream().toArray())).toFloatArray());
+            }
+            float[] lse = null;
+            if (wantLse) {
+                NDArray all = RecLM.itemLogits(fwd, hidden, vocab.itemStart(), vocab.itemEnd());
+                lse = all.sub(all.logSoftmax(-1)).get(":, 0").toFloatArray();
+            }
+            return new Scorer.Scores(logits, lse);
         }
     }
 
@@ -652,8 +673,169 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- engines
+
+    /**
+     * Chooses the engine that scores prompts ({@link EngineOptions}). An exported engine builds one
+     * session per served adapter in the background; until it serves all of them, scoring stays on
+     * PyTorch. Exported engines serve a frozen base: the base arrays are copied once, at the first
+     * build. Transient probes ({@link #withTransientAdapter}) and an adapter being trained always
+     * score on PyTorch.
+     */
+    public void useEngine(EngineOptions engine) {
+        OnnxSessions old;
+        lock.writeLock().lock();
+        try {
+            old = onnx;
+            onnx = engine.exported() ? new OnnxSessions(this, engine) : null;
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /**
+     * Starts the exported engines' builds for every served adapter and waits until they serve
+     * (true), a build fails or {@code timeout} passes (false: scoring stays on PyTorch meanwhile).
+     * True at once for PyTorch. For start-up and tools: serving itself never waits for a build.
+     */
+    public boolean awaitEngine(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            OnnxSessions s = onnx;
+            if (s == null) {
+                return true;
+            }
+            lock.readLock().lock();
+            try {
+                s.scorerFor(inPlaceGeneration);
+            } finally {
+                lock.readLock().unlock();
+            }
+            if (s.servesAll()) {
+                return true;
+            }
+            if (s.failures() > 0 || System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** The configured engine. */
+    public EngineOptions engine() {
+        OnnxSessions s = onnx;
+        return s == null ? EngineOptions.PYTORCH_CPU : s.engine();
+    }
+
+    /** The engine that scores now: {@link #ENGINE}, or OnnxRuntime once it serves every loaded adapter. */
+    public String engineInUse() {
+        OnnxSessions s = onnx;
+        return s != null && s.servesAll() ? OnnxRuntimeScorer.ENGINE : ENGINE;
+    }
+
+    /** Exported engines built, and builds that failed (their adapters stay on PyTorch). */
+    public long[] engineBuilds() {
+        OnnxSessions s = onnx;
+        return s == null ? new long[2] : new long[] {s.builds(), s.failures()};
+    }
+
+    /** An adapter that scoring serves: its name, generation, and a copy of its LoRA arrays (null once removed). */
+    record Served(String version, long generation, java.util.function.Supplier<Map<String, float[]>> lora) {}
+
+    /** The in-place adapter (unless it is being trained) and every arm. */
+    List<Served> served() {
+        List<Served> out = new ArrayList<>(arms.size() + 1);
+        if (!TRAINING.equals(adapterVersion)) {
+            out.add(new Served(adapterVersion, inPlaceGeneration, this::inPlaceLora));
+        }
+        for (Arm a : arms.values()) {
+            out.add(new Served(a.version, a.generation, () -> armLora(a)));
+        }
+        return out;
+    }
+
+    /** The in-place adapter's arrays when it is switched on (else none: the base alone). */
+    private Map<String, float[]> inPlaceLora() {
+        lock.readLock().lock();
+        try {
+            Map<String, float[]> out = new LinkedHashMap<>();
+            if (net.isLoraEnabled()) {
+                parameters(true).forEach((name, p) -> out.put(name, p.getArray().toFloatArray()));
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private static Map<String, float[]> armLora(Arm a) {
+        a.inUse.readLock().lock();
+        try {
+            if (a.removed) {
+                return null;
+            }
+            Map<String, float[]> out = new LinkedHashMap<>();
+            a.lora.forEach((name, arr) -> out.put(name, arr.toFloatArray()));
+            return out;
+        } finally {
+            a.inUse.readLock().unlock();
+        }
+    }
+
+    /** The base as plain arrays (what an export reads): effective token table, item bias, every base parameter. */
+    public OnnxExport.BaseArrays baseArrays() {
+        JniUtils.setGradMode(false);
+        lock.readLock().lock();
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDList fwd = net.forward(new ParameterStore(sub, false),
+                    new NDList(sub.create(new long[] {Vocabulary.BOS}, new Shape(1, 1))), false);
+            Map<String, float[]> params = new LinkedHashMap<>();
+            parameters(false).forEach((name, p) -> params.put(name, p.getArray().toFloatArray()));
+            return new OnnxExport.BaseArrays(cfg, vocab.size(), vocab.itemStart(), vocab.itemEnd(),
+                    fwd.get(1).toFloatArray(), fwd.get(2).toFloatArray(), params);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The ONNX model of the base with adapter {@code version} merged in (null: the in-place
+     * adapter), as {@link OnnxExport} writes it; {@code int32Ids} declares int32 inputs.
+     */
+    public byte[] exportOnnx(String version, boolean int32Ids) {
+        return withAdapter(version, snap -> {
+            Arm arm = pinned.get();
+            Map<String, float[]> lora = arm == null ? inPlaceLora() : armLora(arm);
+            return OnnxExport.export(baseArrays(), lora, int32Ids, snap.version());
+        });
+    }
+
+    /** Closes the exported engines of adapters no longer served (sessions are only used under the read lock). */
+    private void retireEngines() {
+        OnnxSessions s = onnx;
+        if (s != null) {
+            underWriteLock(s::retireUnserved);
+        }
+    }
+
+    void underWriteLock(Runnable r) {
+        lock.writeLock().lock();
+        try {
+            r.run();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     @Override
     public void close() {
+        OnnxSessions s = onnx;
+        if (s != null) {
+            s.close();
+        }
         model.close();
     }
 }

@@ -2,6 +2,7 @@ package io.adaptrec.worker.serving;
 
 import io.adaptrec.schemas.ConfigKeys;
 import io.adaptrec.schemas.ConfigKeys.Key;
+import io.adaptrec.worker.model.EngineOptions;
 import io.adaptrec.worker.rollout.RolloutConfig;
 import io.adaptrec.worker.selection.Strategy;
 import io.adaptrec.worker.training.RefreshConfig;
@@ -44,6 +45,7 @@ public record ServingConfig(
         Path stateDir,
         boolean publishItemEmbeddings,
         int djlThreads,
+        EngineOptions engine,
         String httpHost,
         int httpPort,
         long readyTimeoutMs,
@@ -85,7 +87,10 @@ public record ServingConfig(
             new Key("serving.state.store", "memory", "memory | rocksdb", "where the mirrored per-user state lives: the heap (~1 KB per user) or RocksDB on local disk (bounded memory, for populations beyond the heap)"),
             new Key("serving.state.dir", System.getProperty("java.io.tmpdir") + "/adaptrec-worker", "path", "RocksDB directory of serving.state.store=rocksdb (<dir>/<instance id>; wiped and rebuilt from the topics at start)"),
             new Key("serving.item-embeddings.publish", "true", "true | false", "publish the model's item embeddings to item-embeddings when they are not there yet (moves user embeddings and pools into the model's space)"),
-            new Key("serving.djl.threads", "1", "1..256", "PyTorch intra-op threads of the serving engine"),
+            new Key("serving.djl.threads", "1", "1..256", "intra-op threads of the serving engine (PyTorch or ONNX Runtime; one pool per process for PyTorch, per adapter session for ONNX Runtime)"),
+            new Key("serving.engine", "pytorch", "pytorch | onnxruntime | tensorrt",
+                    "what scores prompts: the PyTorch network itself, or the base with each served adapter merged and exported to ONNX, on ONNX Runtime (CPU or CUDA) or its TensorRT execution provider (GPU); an exported engine is built in the background per adapter and takes over once it serves every loaded adapter"),
+            new Key("serving.device", "cpu", "cpu | gpu", "where the engine runs; gpu needs the GPU build (mvn -Dgpu: onnxruntime_gpu) and a CUDA 12 driver"),
             new Key("http.host", "127.0.0.1", "host name or address", "health and metrics bind host"),
             new Key("http.port", "7081", "0..65535 (0 = any free port)", "GET /health/live, /health/ready, /metrics"),
             new Key("serving.ready.timeout.ms", "600000", "1000..86400000", "how long start-up may take to catch up on user-state and user-pools before it fails"));
@@ -104,6 +109,7 @@ public record ServingConfig(
 
     public static ServingConfig fromProperties(Properties p) {
         ConfigKeys in = ConfigKeys.parse("inference-worker", KEYS, p);
+        int djlThreads = (int) in.integer("serving.djl.threads", 1, 256);
         ServingConfig c = new ServingConfig(
                 in.text("bootstrap.servers", s -> s.matches("[^\\s,]+:\\d+(,[^\\s,]+:\\d+)*")),
                 in.text("schema.registry.url", s -> s.matches("https?://\\S+")),
@@ -131,7 +137,8 @@ public record ServingConfig(
                 in.text("serving.state.store", v -> v.matches("memory|rocksdb")).equals("rocksdb"),
                 Path.of(in.text("serving.state.dir", v -> !v.isBlank())),
                 in.bool("serving.item-embeddings.publish"),
-                (int) in.integer("serving.djl.threads", 1, 256),
+                djlThreads,
+                engine(in, djlThreads),
                 in.text("http.host", s -> !s.isBlank()),
                 (int) in.integer("http.port", 0, 65535),
                 in.integer("serving.ready.timeout.ms", 1000, 86_400_000),
@@ -140,6 +147,20 @@ public record ServingConfig(
                 in.kafka());
         in.check();
         return c;
+    }
+
+    private static EngineOptions engine(ConfigKeys in, int threads) {
+        String e = in.text("serving.engine", v -> v.matches("pytorch|onnxruntime|tensorrt"));
+        String d = in.text("serving.device", v -> v.matches("cpu|gpu"));
+        if (!e.matches("pytorch|onnxruntime|tensorrt") || !d.matches("cpu|gpu")) {
+            return EngineOptions.PYTORCH_CPU;   // check() reports the bad key
+        }
+        try {
+            return EngineOptions.parse(e, d, threads);
+        } catch (IllegalArgumentException bad) {
+            in.invalid("serving.engine=" + e + " with serving.device=" + d + ": " + bad.getMessage());
+            return EngineOptions.PYTORCH_CPU;
+        }
     }
 
     private static Strategy strategy(ConfigKeys in) {

@@ -43,6 +43,16 @@ public final class Worker implements AutoCloseable {
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(cfg.djlThreads()));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
         this.lm = RecLMSystem.loadModel(cfg.modelDir());
+        lm.useEngine(cfg.engine());
+        try {
+            if (!lm.awaitEngine(Duration.ofMillis(cfg.readyTimeoutMs()))) {
+                log.warn("worker {}: the {} engine did not build (see the error above); scoring on PyTorch",
+                        cfg.instanceId(), cfg.engine());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while building the " + cfg.engine() + " engine", e);
+        }
         this.selector = new DemoSelector(lm, PromptTemplate.resource(PromptTemplate.SELECTION),
                 new DemoSelector.Config(cfg.poolSize(), DemoSelector.Config.defaults().demoLen(),
                         DemoSelector.Config.defaults().negatives(), cfg.knownItems()),
@@ -70,8 +80,13 @@ public final class Worker implements AutoCloseable {
         metrics.gauge("adaptrec.worker.selection.cache.hit.rate", "stage-2 selection cache hit rate since start",
                 () -> selector.cacheStats().hitRate());
         metrics.gauge("adaptrec.worker.ready", "1 when serving", () -> notReadyReason() == null ? 1 : 0);
-        log.info("worker {}: model {} (adapter {}), health on http://{}:{}", cfg.instanceId(),
-                AdapterStore.baseModelId(lm), lm.adapterVersion(), cfg.httpHost(), http.port());
+        metrics.gauge("adaptrec.worker.engine.exported", "1 while the exported engine (serving.engine) scores every loaded adapter, 0 while PyTorch does",
+                () -> lm.engineInUse().equals(LanguageModel.ENGINE) ? 0 : 1);
+        metrics.gauge("adaptrec.worker.engine.builds", "exported engines built (one per served adapter)", () -> lm.engineBuilds()[0]);
+        metrics.gauge("adaptrec.worker.engine.build.failures", "exported engine builds that failed (those adapters stay on PyTorch)",
+                () -> lm.engineBuilds()[1]);
+        log.info("worker {}: model {} (adapter {}), engine {}, health on http://{}:{}", cfg.instanceId(),
+                AdapterStore.baseModelId(lm), lm.adapterVersion(), cfg.engine(), cfg.httpHost(), http.port());
     }
 
     /** Starts every part and returns once the worker serves (mirror caught up, group joined). */

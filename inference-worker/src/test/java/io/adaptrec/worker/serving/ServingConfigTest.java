@@ -3,6 +3,7 @@ package io.adaptrec.worker.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.adaptrec.worker.model.EngineOptions;
 import io.adaptrec.worker.selection.Strategy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,5 +50,16 @@ class ServingConfigTest {
         p.remove("serving.colour");
         p.setProperty("model.dir", "/m");
         assertThat(ServingConfig.fromProperties(p).clientProperties()).containsEntry("security.protocol", "SSL");
+        assertThat(ServingConfig.fromProperties(p).engine()).isEqualTo(EngineOptions.PYTORCH_CPU);
+
+        p.setProperty("serving.engine", "onnxruntime");
+        p.setProperty("serving.djl.threads", "2");
+        assertThat(ServingConfig.fromProperties(p).engine().toString()).isEqualTo("onnxruntime/cpu x2");
+        p.setProperty("serving.engine", "tensorrt");
+        assertThatThrownBy(() -> ServingConfig.fromProperties(p))
+                .hasMessageContaining("serving.engine=tensorrt with serving.device=cpu: engine tensorrt runs on a GPU only");
+        p.setProperty("serving.engine", "tvm");
+        assertThatThrownBy(() -> ServingConfig.fromProperties(p))
+                .hasMessageContaining("serving.engine='tvm' is not allowed; expected pytorch | onnxruntime | tensorrt");
     }
 }
