@@ -52,7 +52,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Option(names = "--djl-threads", defaultValue = "1", description = "Worker intra-op threads (default: ${DEFAULT-VALUE}).")
   int djlThreads;
 
-  @Option(names = {"--engine", "--engines"}, split = ",", defaultValue = "pytorch", paramLabel = "ENGINE",
+  @Option(names = {"--engine", "--engines"}, split = ",", defaultValue = "onnxruntime", paramLabel = "ENGINE",
       description = "serving.engine of the worker: pytorch | onnxruntime; several (pytorch,onnxruntime) run one after "
           + "the other in this run, each on a restarted worker, with the same requests and thread budget (default: ${DEFAULT-VALUE}).")
   List<String> engines;
@@ -138,16 +138,17 @@ public final class ServingBenchCommand implements Callable<Integer> {
         report.put("engines", perEngine);
         out.println("engines side by side (model alone p50 / p99, end-to-end p99 at the highest rate):");
         for (Map<String, Object> r : perEngine) {
-          out.printf("  %-22s model %s / %s ms, end-to-end p99 %s ms%n", r.get("engine") + " (" + r.get("engine_in_use") + ")",
-              r.get("model_p50_ms"), r.get("model_p99_ms"), r.get("p99_ms"));
+          out.printf("  %-34s model %s / %s ms, end-to-end p99 %s ms, highest rate with p99 <= 50 ms: %s%n",
+              r.get("engine") + " (" + r.get("engine_in_use") + ")", r.get("model_p50_ms"), r.get("model_p99_ms"),
+              r.get("p99_ms"), r.get("max_rate_p99_le_50ms"));
         }
       }
       if (reportJson != null) {
         io.adaptrec.worker.eval.JsonReport.write(reportJson, report);
         out.println("report: " + reportJson);
       }
-      out.printf("serving bench: model p50 %s ms / p99 %s ms; highest offered rate with p99 <= 50 ms: %s%n",
-          report.get("model_p50_ms"), report.get("model_p99_ms"), report.get("max_rate_p99_le_50ms"));
+      out.printf("serving bench (%s): model p50 %s ms / p99 %s ms; highest offered rate with p99 <= 50 ms: %s%n",
+          report.get("engine"), report.get("model_p50_ms"), report.get("model_p99_ms"), report.get("max_rate_p99_le_50ms"));
       out.flush();
       return perEngine.stream().allMatch(r -> (long) r.get("errors") == 0) ? 0 : 1;
     }

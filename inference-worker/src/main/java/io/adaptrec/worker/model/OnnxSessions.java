@@ -41,8 +41,30 @@ final class OnnxSessions implements AutoCloseable {
     private volatile OnnxExport.BaseArrays base;
 
     OnnxSessions(LanguageModel lm, EngineOptions engine) {
+        checkProviders(engine);
         this.lm = lm;
         this.engine = engine;
+    }
+
+    /** ONNX Runtime's execution providers in this build (CPU; with the -Dgpu build also CUDA, TensorRT). */
+    static java.util.EnumSet<ai.onnxruntime.OrtProvider> providers() {
+        ai.djl.engine.Engine.getEngine(OnnxRuntimeScorer.ENGINE);   // DJL creates the process's ORT environment first
+        return ai.onnxruntime.OrtEnvironment.getAvailableProviders();
+    }
+
+    /** Fails at configuration time, not at the first build, when the device's provider is missing. */
+    private static void checkProviders(EngineOptions engine) {
+        if (!engine.gpu()) {
+            return;
+        }
+        ai.onnxruntime.OrtProvider want = engine.kind() == EngineOptions.Kind.TENSORRT
+                ? ai.onnxruntime.OrtProvider.TENSOR_RT : ai.onnxruntime.OrtProvider.CUDA;
+        var have = providers();
+        if (!have.contains(want)) {
+            throw new IllegalStateException("engine " + engine + " needs ONNX Runtime's " + want + " execution provider, "
+                    + "but this build has only " + have + ": build with 'mvn -Dgpu install' (onnxruntime_gpu) and run on a "
+                    + "machine with a CUDA 12 driver, or set serving.device=cpu");
+        }
     }
 
     EngineOptions engine() {

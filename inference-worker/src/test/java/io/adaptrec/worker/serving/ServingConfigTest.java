@@ -50,11 +50,11 @@ class ServingConfigTest {
         p.remove("serving.colour");
         p.setProperty("model.dir", "/m");
         assertThat(ServingConfig.fromProperties(p).clientProperties()).containsEntry("security.protocol", "SSL");
-        assertThat(ServingConfig.fromProperties(p).engine()).isEqualTo(EngineOptions.PYTORCH_CPU);
+        assertThat(ServingConfig.fromProperties(p).engine().toString()).isEqualTo("onnxruntime/cpu x1");
 
-        p.setProperty("serving.engine", "onnxruntime");
+        p.setProperty("serving.engine", "pytorch");
         p.setProperty("serving.djl.threads", "2");
-        assertThat(ServingConfig.fromProperties(p).engine().toString()).isEqualTo("onnxruntime/cpu x2");
+        assertThat(ServingConfig.fromProperties(p).engine().toString()).isEqualTo("pytorch/cpu x2");
         p.setProperty("serving.engine", "tensorrt");
         assertThatThrownBy(() -> ServingConfig.fromProperties(p))
                 .hasMessageContaining("serving.engine=tensorrt with serving.device=cpu: engine tensorrt runs on a GPU only");
