@@ -66,6 +66,7 @@ public final class AdaptrecCli implements Callable<Integer> {
     bench.addSubcommand("pools", new PoolsBenchCommand());
     bench.addSubcommand("serving", new ServingBenchCommand());
     bench.addSubcommand("rollout", new RolloutBenchCommand());
+    bench.addSubcommand("pipeline", new PipelineBenchCommand());
     cli.addSubcommand("bench", bench);
 
     // role modules write their own @Command classes; the same --help/--version everywhere

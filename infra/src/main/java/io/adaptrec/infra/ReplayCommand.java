@@ -43,6 +43,10 @@ public final class ReplayCommand implements Callable<Integer> {
       description = "Divide event-time gaps by X (1 = real time, 86400 = a day per second); 0 = as fast as possible (default).")
   double speedup;
 
+  @Option(names = "--rate", paramLabel = "R", defaultValue = "0",
+      description = "Send R interactions per second at a constant pace, in event-time order (not with --speedup); 0 = off (default).")
+  double rate;
+
   @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka bootstrap servers (default: a local stack at "
       + Endpoints.DEFAULT_BOOTSTRAP + " if one runs).")
   String bootstrap;
@@ -75,7 +79,7 @@ public final class ReplayCommand implements Callable<Integer> {
     if (embedded && (bootstrap != null || registry != null)) {
       throw new IllegalArgumentException("--embedded starts its own broker and registry; drop --bootstrap/--registry");
     }
-    Replayer.Options options = new Replayer.Options(speedup, parseRecordTime(recordTime), !noProgress);
+    Replayer.Options options = new Replayer.Options(speedup, parseRecordTime(recordTime), !noProgress, rate);
     // validate everything cheap before contacting or starting anything
     new Topics(topicPrefix, AvroSerdeConfig.of(Endpoints.DEFAULT_REGISTRY));
     data.validate(dataset);

@@ -45,16 +45,34 @@ public final class Replayer {
    * @param recordTime which time goes into the Kafka record timestamp
    * @param progress show a progress bar
    */
-  public record Options(double speedup, RecordTime recordTime, boolean progress) {
+  /**
+   * @param speedup event-time pacing (0: none)
+   * @param rate    interactions per second at a constant pace, whatever their event times (0: none);
+   *                with a rate, the speedup must be 0
+   */
+  public record Options(double speedup, RecordTime recordTime, boolean progress, double rate) {
     public Options {
       new Pacer(speedup, Pacer.SYSTEM); // validates the speedup with the CLI option's name
       if (recordTime == null) {
         throw new IllegalArgumentException("--record-time must be now or event");
       }
+      if (rate < 0 || Double.isNaN(rate) || Double.isInfinite(rate) || rate > 0 && speedup > 0) {
+        throw new IllegalArgumentException("--rate must be a positive number of interactions per second (or 0), "
+            + "and not given with --speedup; got rate " + rate + ", speedup " + speedup);
+      }
+    }
+
+    public Options(double speedup, RecordTime recordTime, boolean progress) {
+      this(speedup, recordTime, progress, 0);
     }
 
     public static Options fastest() {
       return new Options(0, RecordTime.NOW, false);
+    }
+
+    /** Interactions at {@code perSecond}, constant, stamped with the send time. */
+    public static Options atRate(double perSecond, boolean progress) {
+      return new Options(0, RecordTime.NOW, progress, perSecond);
     }
   }
 
@@ -136,9 +154,16 @@ public final class Replayer {
       producer.flush();
       bar.message(" interactions");
       long n = 0;
+      long rateStart = System.nanoTime();
       for (Dataset.Event e : dataset.interactions()) {
         checkFailure(failure);
         pacer.awaitDue(e.eventTimeMillis());
+        if (options.rate() > 0) {   // the n-th interaction is due n / rate seconds after the first
+          long wait = rateStart + (long) (n * 1e9 / options.rate()) - System.nanoTime();
+          if (wait > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+          }
+        }
         n++;
         String what = "interaction #" + n + " (user " + e.userId() + ", item " + e.itemId() + ", time " + e.eventTimeMillis() + ")";
         Interaction value = new Interaction(e.userId(), e.itemId(), Instant.ofEpochMilli(e.eventTimeMillis()),

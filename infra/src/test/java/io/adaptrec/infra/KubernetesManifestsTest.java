@@ -505,12 +505,13 @@ class KubernetesManifestsTest {
     assertThat(base.getSpec().getTemplate().getSpec().getContainers().get(0).getResources().getLimits()).doesNotContainKey("nvidia.com/gpu");
     assertThat(gpu.getSpec().getTemplate().getSpec().getNodeSelector()).isNotEmpty();
     assertThat(gpu.getSpec().getTemplate().getSpec().getTolerations()).extracting(Toleration::getKey).contains("nvidia.com/gpu");
-    // the container is otherwise the base one (no engine/device key exists in ServingConfig yet)
+    // the container is otherwise the base one, serving with the TensorRT engine on the GPU
     Container expected = SERIALIZATION.clone(base.getSpec().getTemplate().getSpec().getContainers().get(0));
     expected.getResources().getRequests().put("nvidia.com/gpu", new Quantity("1"));
     expected.getResources().getLimits().put("nvidia.com/gpu", new Quantity("1"));
+    expected.getArgs().addAll(List.of("--set", "serving.engine=tensorrt", "--set", "serving.device=gpu"));
     assertThat(c).isEqualTo(expected);
-    assertThat(ServingConfig.KEYS.stream().map(k -> k.name()).filter(n -> n.contains("device") || n.contains("engine") || n.contains("gpu"))).isEmpty();
+    assertThat(ServingConfig.KEYS.stream().map(k -> k.name())).contains("serving.engine", "serving.device");
     // every other resource is the base one
     Map<String, JsonNode> b = BASE.stream().filter(r -> !id(r).equals(id(base))).collect(Collectors.toMap(KubernetesManifestsTest::id, KubernetesManifestsTest::tree));
     Map<String, JsonNode> g = GPU.stream().filter(r -> !id(r).equals(id(base))).collect(Collectors.toMap(KubernetesManifestsTest::id, KubernetesManifestsTest::tree));

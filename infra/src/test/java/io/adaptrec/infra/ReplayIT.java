@@ -1,6 +1,7 @@
 package io.adaptrec.infra;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.adaptrec.avro.Interaction;
 import io.adaptrec.avro.InteractionKind;
@@ -97,6 +98,28 @@ class ReplayIT {
         Collectors.mapping(r -> r.value().getItemId(), Collectors.toList())));
     assertThat(actual).isEqualTo(expected);
     read.forEach(r -> assertThat(r.timestamp()).isEqualTo(r.value().getEventTime().toEpochMilli()));
+  }
+
+  @Test
+  void aConstantRateReplaySpacesInteractionsByTheRateWhateverTheirEventTimes() throws Exception {
+    SyntheticConfig config = new SyntheticConfig(12L, 20, 40, 5, 10, 4, 0.8, 0.5, 1.0,
+        SyntheticConfig.DEFAULT_START_MILLIS, 3_600_000L, 120_000L);
+    Dataset d = Datasets.load(DatasetKind.SYNTHETIC, null, LoadOptions.defaults().withSynthetic(config)).dataset();
+    Topics topics = TestRegistry.freshTopics();
+    TestKafka.createTopics(List.of(topics.items(), topics.interactions()));
+    double rate = 400;
+    long t0 = System.nanoTime();
+    Replayer.Summary summary = new Replayer(topics, TestKafka.bootstrapServers(), Map.of(),
+        Replayer.Options.atRate(rate, false), System.err).replay(d, 0);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    assertThat(summary.interactions()).isEqualTo(d.interactions().size());
+    assertThat(seconds).as("%d interactions at %.0f/s", d.interactions().size(), rate)
+        .isGreaterThanOrEqualTo(0.95 * (d.interactions().size() - 1) / rate);
+    List<ConsumerRecord<Long, Interaction>> read = TopicReader.readAll(TestKafka.bootstrapServers(), topics.interactions(), Duration.ofSeconds(60));
+    assertThat(read).hasSize(d.interactions().size());
+    assertPerUserEventTimeOrder(read);
+    assertThatThrownBy(() -> new Replayer.Options(10, Replayer.RecordTime.NOW, false, 100))
+        .hasMessageContaining("not given with --speedup");
   }
 
   /** Records of one user share a partition; within it, offsets must follow event time. */

@@ -30,7 +30,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 
@@ -63,7 +62,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Vocabulary vocab;
     private final Model model;
     private final RecLM net;
-    private final ReadWriteLock lock = new ReentrantReadWriteLock();
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /** Source of every generation number, in place or arm, so that no two adapters share one. */
     private final AtomicLong generations = new AtomicLong();
     private volatile long inPlaceGeneration;
@@ -816,7 +815,9 @@ public final class LanguageModel implements AutoCloseable {
     /** Closes the exported engines of adapters no longer served (sessions are only used under the read lock). */
     private void retireEngines() {
         OnnxSessions s = onnx;
-        if (s != null) {
+        // a caller inside a scoring body holds the read lock and could never take the write lock;
+        // its stale sessions are then closed at the next install instead
+        if (s != null && lock.getReadHoldCount() == 0) {
             underWriteLock(s::retireUnserved);
         }
     }
