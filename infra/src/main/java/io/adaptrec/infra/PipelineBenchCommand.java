@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "pipeline", mixinStandardHelpOptions = true,
     description = {"Benchmark pipeline freshness: interaction -> user-state -> pool update, read back through Kafka",
         "(read_committed) while the dataset is replayed at a constant rate into the embedded stack."},
-    footer = {"", "Example:", "  adaptrec bench pipeline --rate 2000 --checkpoint-ms 1000 --report-json reports/pipeline.json"})
+    footer = {"", "Example:", "  adaptrec bench pipeline --rate 2000 --checkpoint-ms 500 --report-json reports/pipeline.json"})
 public final class PipelineBenchCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -49,7 +49,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       description = "Share of the interactions sent first and left out of the figures (default: ${DEFAULT-VALUE}).")
   double warmup;
 
-  @Option(names = "--checkpoint-ms", defaultValue = "1000",
+  @Option(names = "--checkpoint-ms", defaultValue = "500",
       description = "Checkpoint interval of the pools job: its exactly-once sink makes pools readable per checkpoint (default: ${DEFAULT-VALUE}).")
   long checkpointMs;
 

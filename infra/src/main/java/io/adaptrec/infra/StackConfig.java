@@ -91,7 +91,7 @@ public record StackConfig(
 
   /** Well-known ports if free, parallelism 2, temporary data dir, every role. */
   public static StackConfig defaults() {
-    return new StackConfig(null, null, null, null, 2, 1000, "hashmap", null, Topics.DEFAULT_PREFIX,
+    return new StackConfig(null, null, null, null, 2, 500, "hashmap", null, Topics.DEFAULT_PREFIX,
         EnumSet.allOf(Role.class), null, null, null, null, Map.of(), false);
   }
 
