@@ -1,12 +1,9 @@
 package io.adaptrec.infra;
 
-import io.adaptrec.worker.cli.DatasetOptions;
-import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
 import io.adaptrec.worker.eval.JsonReport;
 import io.adaptrec.worker.eval.Machine;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.EnumSet;
@@ -35,12 +32,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--dataset", paramLabel = "KIND", converter = Endpoints.DatasetKindConverter.class,
-      description = "movielens | generic | synthetic (default: movielens when ../shared/datasets/ml-100k exists).")
-  DatasetKind dataset;
-
   @Mixin
-  DatasetOptions data;
+  BenchDataset input;
 
   @Option(names = "--rate", defaultValue = "2000", description = "Interactions per second, constant (default: ${DEFAULT-VALUE}).")
   double rate;
@@ -69,10 +62,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     if (!(rate > 0) || warmup < 0 || warmup >= 1) {
       throw new IllegalArgumentException("--rate > 0 and --warmup in [0, 1)");
     }
-    DatasetKind kind = dataset != null ? dataset
-        : Files.isDirectory(data.directory(DatasetKind.MOVIELENS)) ? DatasetKind.MOVIELENS : DatasetKind.SYNTHETIC;
-    data.validate(kind);
-    LoadResult loaded = data.load(kind);
+    LoadResult loaded = input.load();
     int interactions = loaded.dataset().interactions().size();
     StackConfig config = StackConfig.defaults().withFreePorts().withRoles(EnumSet.of(Role.STREAMS, Role.POOLS))
         .withFlink(parallelism, checkpointMs, "hashmap")

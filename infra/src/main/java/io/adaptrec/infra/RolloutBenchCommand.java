@@ -1,10 +1,7 @@
 package io.adaptrec.infra;
 
-import io.adaptrec.worker.cli.DatasetOptions;
-import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -26,12 +23,8 @@ public final class RolloutBenchCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--dataset", paramLabel = "KIND", converter = Endpoints.DatasetKindConverter.class,
-      description = "movielens | generic | synthetic (default: movielens when ../shared/datasets/ml-100k exists).")
-  DatasetKind dataset;
-
   @Mixin
-  DatasetOptions data;
+  BenchDataset input;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (./adaptrec train --out DIR).")
   Path model;
@@ -66,10 +59,7 @@ public final class RolloutBenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    DatasetKind kind = dataset != null ? dataset
-        : Files.isDirectory(data.directory(DatasetKind.MOVIELENS)) ? DatasetKind.MOVIELENS : DatasetKind.SYNTHETIC;
-    data.validate(kind);
-    LoadResult loaded = data.load(kind);
+    LoadResult loaded = input.load();
     StackConfig config = settings(StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER, Role.REFRESH, Role.CONTROL)).withModel(model),
         refreshEvery, canary, minSamples, maxSamples);

@@ -1,10 +1,7 @@
 package io.adaptrec.infra;
 
-import io.adaptrec.worker.cli.DatasetOptions;
-import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -27,12 +24,8 @@ public final class ServingBenchCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--dataset", paramLabel = "KIND", converter = Endpoints.DatasetKindConverter.class,
-      description = "movielens | generic | synthetic (default: movielens when ../shared/datasets/ml-100k exists).")
-  DatasetKind dataset;
-
   @Mixin
-  DatasetOptions data;
+  BenchDataset input;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory to serve (./adaptrec train --out DIR).")
   Path model;
@@ -86,10 +79,7 @@ public final class ServingBenchCommand implements Callable<Integer> {
     if (requests < 10 || rates.isEmpty() || rates.stream().anyMatch(r -> r < 1 || r > 100_000) || warmup < 0 || warmup > 1) {
       throw new IllegalArgumentException("--requests >= 10, --rates in 1-100000, --warmup in [0, 1]");
     }
-    DatasetKind kind = dataset != null ? dataset
-        : Files.isDirectory(data.directory(DatasetKind.MOVIELENS)) ? DatasetKind.MOVIELENS : DatasetKind.SYNTHETIC;
-    data.validate(kind);
-    LoadResult loaded = data.load(kind);
+    LoadResult loaded = input.load();
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(djlThreads));
     StackConfig config = StackConfig.defaults().withFreePorts()
         .withRoles(EnumSet.of(Role.STREAMS, Role.POOLS, Role.WORKER)).withModel(model)
