@@ -186,6 +186,11 @@ public final class StreamsBenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--find-rate needs --rate >= 1 (the first rate tried), --run-seconds >= 5, "
                     + "--max-rate >= --rate");
         }
+        // the first try would otherwise run on a cold JVM (p99 of seconds while the JIT compiles) and
+        // send the search downwards for the wrong reason
+        System.out.printf("streams bench: one uncounted try at %d/s to warm the JIT%n", base.rate());
+        long warmSteady = (long) base.rate() * runSeconds;
+        describe(StreamsBenchmark.run(base.at(base.rate(), warmSteady + warmSteady / 4, warmSteady / 4, kafka, reg)));
         java.util.List<Map<String, Object>> tries = new java.util.ArrayList<>();
         int good = 0;
         int bad = 0;
