@@ -50,6 +50,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       description = "commit.interval.ms of the streams role: under exactly-once, how soon user-state is readable (default: ${DEFAULT-VALUE}).")
   long commitMs;
 
+  @Option(names = "--streams-setting", paramLabel = "KEY=VALUE",
+      description = "A streams-role key for this run (repeatable), e.g. statestore.cache.max.bytes=10485760.")
+  Map<String, String> streamsSettings = new LinkedHashMap<>();
+
   @Option(names = "--flink-parallelism", defaultValue = "2", description = "Parallelism of the pools job (default: ${DEFAULT-VALUE}).")
   int parallelism;
 
@@ -66,7 +70,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     int interactions = loaded.dataset().interactions().size();
     StackConfig config = StackConfig.defaults().withFreePorts().withRoles(EnumSet.of(Role.STREAMS, Role.POOLS))
         .withFlink(parallelism, checkpointMs, "hashmap")
-        .withRoleSettings(Role.STREAMS, Map.of("commit.interval.ms", Long.toString(commitMs)));
+        .withRoleSettings(Role.STREAMS, streams());
     out.printf("Replaying %s (%,d interactions) at %,.0f/s into streams + pools (commit %d ms, checkpoint %d ms) ...%n",
         loaded.dataset().name(), interactions, rate, commitMs, checkpointMs);
     out.flush();
@@ -107,6 +111,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       report.put("warmup_interactions", (long) (interactions * warmup));
       report.put("warmup_seconds", warmMs / 1000.0);
       report.put("streams_commit_interval_ms", commitMs);
+      report.put("streams_settings", streams());
       report.put("flink_checkpoint_interval_ms", checkpointMs);
       report.put("flink_parallelism", parallelism);
       report.put("exactly_once", true);
@@ -131,6 +136,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
       out.flush();
       return s.stateRecords() >= interactions ? 0 : 1;
     }
+  }
+
+  private Map<String, String> streams() {
+    Map<String, String> m = new LinkedHashMap<>(streamsSettings);
+    m.put("commit.interval.ms", Long.toString(commitMs));
+    return m;
   }
 
   private static Map<String, Object> stage(long[] sortedMs) {
