@@ -28,15 +28,13 @@ final class OnnxRuntimeScorer implements Scorer, AutoCloseable {
     private final OnnxExport.BaseArrays base;
     private final float meanBias;
     private final boolean int32Ids;
-    final String version;
 
     private OnnxRuntimeScorer(Model model, OrtSession.SessionOptions options, OnnxExport.BaseArrays base,
-                              boolean int32Ids, String version) {
+                              boolean int32Ids) {
         this.model = model;
         this.options = options;
         this.base = base;
         this.int32Ids = int32Ids;
-        this.version = version;
         double sum = 0;
         for (float b : base.bias()) {
             sum += b;
@@ -69,7 +67,7 @@ final class OnnxRuntimeScorer implements Scorer, AutoCloseable {
             throw new IOException("ONNX Runtime (" + engine + ") could not load the exported model of adapter '"
                     + version + "': " + e.getMessage(), e);
         }
-        return new OnnxRuntimeScorer(model, so, base, int32, version);
+        return new OnnxRuntimeScorer(model, so, base, int32);
     }
 
     @Override
