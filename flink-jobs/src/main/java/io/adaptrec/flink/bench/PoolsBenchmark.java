@@ -35,13 +35,71 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 public final class PoolsBenchmark {
 
+  /**
+   * One run's settings. {@code path} is {@code inmemory} (this class) or {@code kafka}
+   * ({@link KafkaPoolsBenchmark}: {@code checkpointMs}, {@code pacedUpdates}, {@code bootstrap} and
+   * {@code registry} apply to it only; a null bootstrap/registry starts embedded ones). {@code settings}
+   * are job keys (as in similar-user-pools.properties) applied last, e.g. pool.similarity-epsilon.
+   */
   public record Options(
       int users, int dim, String mode, long updates, double rate, int parallelism, String stateBackend,
-      int lists, int probes, int lshBits, int lshRadius, int sample, long seed, Path workDir) {}
+      int lists, int probes, int lshBits, int lshRadius, int sample, long seed, Path workDir,
+      String path, long checkpointMs, long pacedUpdates, String bootstrap, String registry, Map<String, String> settings) {}
 
   private PoolsBenchmark() {}
 
   public static Map<String, Object> run(Options o) throws Exception {
+    if (o.path().equals("kafka")) {
+      return KafkaPoolsBenchmark.run(o);
+    }
+    Map<String, String> conf = new LinkedHashMap<>();
+    // checkpoints are off the measured path here: the in-memory sink is not transactional
+    conf.put("checkpoint.interval-ms", "3600000");
+    long t0 = System.nanoTime();
+    PoolsConfig config = config(o, conf);
+    double trainSeconds = (System.nanoTime() - t0) / 1e9;
+    Partitioner partitioner = config.partitioner();
+
+    Set<Long> sample = sample(o);
+    BenchRecorder.reset(sample);
+    long total = o.users() + o.updates();
+    DataGeneratorSource<UserUpdate> source = new DataGeneratorSource<>(
+        new Generator(o.users(), o.dim(), o.seed(), o.rate()), total, TypeInformation.of(UserUpdate.class));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism());
+    SimilarUserPoolsJob.configureEnvironment(env, config);
+    new SimilarUserPoolsJob(config, partitioner, source, new BenchRecorder.RecordingSink()).withSourceParallelism(1).build(env);
+
+    Thread progress = progressReporter(total);
+    long jobStart = System.currentTimeMillis();
+    env.execute("pools-benchmark");
+    long jobEnd = System.currentTimeMillis();
+    progress.interrupt();
+
+    long phase2Start = BenchRecorder.phase2Start.get();
+    double loadSeconds = ((phase2Start > 0 ? phase2Start : jobEnd) - jobStart) / 1000.0;
+    double updateSeconds = phase2Start > 0 ? (jobEnd - phase2Start) / 1000.0 : 0;
+    System.out.printf(Locale.ROOT, "job done in %.1f s; computing recall@10 for %d users by brute force...%n",
+        (jobEnd - jobStart) / 1000.0, sample.size());
+    double recall = recallAt10(o, o.users() + o.updates(), sample, BenchRecorder.sampledPools);
+
+    Map<String, Object> report = header(o, partitioner, "minicluster-inmemory");
+    report.put("target_rate", o.rate());
+    report.put("recall@10", recall);
+    report.put("recall_sample", sample.size());
+    report.put("updates_per_sec", updateSeconds > 0 ? o.updates() / updateSeconds : 0);
+    report.put("load_users_per_sec", loadSeconds > 0 ? o.users() / loadSeconds : 0);
+    report.put("p50_freshness_ms", BenchRecorder.percentile(0.5));
+    report.put("p99_freshness_ms", BenchRecorder.percentile(0.99));
+    report.put("pools_emitted", BenchRecorder.emitted.get());
+    report.put("train_seconds", trainSeconds);
+    report.put("job_seconds", (jobEnd - jobStart) / 1000.0);
+    report.put("cores", Runtime.getRuntime().availableProcessors());
+    report.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
+    return report;
+  }
+
+  /** The job's configuration for a run: {@code extra} plus the mode's keys (ivf trains its centroids once per population). */
+  static PoolsConfig config(Options o, Map<String, String> extra) throws Exception {
     Files.createDirectories(o.workDir());
     Map<String, String> conf = new LinkedHashMap<>();
     conf.put("mode", o.mode());
@@ -50,9 +108,6 @@ public final class PoolsBenchmark {
     conf.put("embedding.dim", "" + o.dim());
     conf.put("restart.attempts", "0");
     conf.put("checkpoint.dir", o.workDir().toAbsolutePath().toUri().toString() + "checkpoints");
-    // checkpoints are off the measured path here: the in-memory sink is not transactional
-    conf.put("checkpoint.interval-ms", "3600000");
-    long t0 = System.nanoTime();
     if (o.mode().equals("ivf")) {
       Path centroids = o.workDir().resolve("ivf-" + o.users() + "-" + o.dim() + "-" + o.lists() + ".centroids");
       if (!Files.exists(centroids)) {
@@ -74,57 +129,33 @@ public final class PoolsBenchmark {
       conf.put("lsh.bits", "" + o.lshBits());
       conf.put("lsh.radius", "" + o.lshRadius());
     }
-    double trainSeconds = (System.nanoTime() - t0) / 1e9;
-    PoolsConfig config = PoolsConfig.defaults().with(conf);
-    Partitioner partitioner = config.partitioner();
+    conf.putAll(extra);
+    conf.putAll(o.settings());
+    return PoolsConfig.defaults().with(conf);
+  }
 
+  /** The users whose recall is checked, drawn from the seed. */
+  static Set<Long> sample(Options o) {
     Set<Long> sample = new HashSet<>();
     SplittableRandom r = new SplittableRandom(o.seed() + 2);
     while (sample.size() < Math.min(o.sample(), o.users())) {
       sample.add((long) r.nextInt(o.users()));
     }
-    BenchRecorder.reset(sample);
-    long total = o.users() + o.updates();
-    DataGeneratorSource<UserUpdate> source = new DataGeneratorSource<>(
-        new Generator(o.users(), o.dim(), o.seed(), o.rate()), total, TypeInformation.of(UserUpdate.class));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism());
-    SimilarUserPoolsJob.configureEnvironment(env, config);
-    new SimilarUserPoolsJob(config, partitioner, source, new BenchRecorder.RecordingSink()).withSourceParallelism(1).build(env);
+    return sample;
+  }
 
-    Thread progress = progressReporter(total);
-    long jobStart = System.currentTimeMillis();
-    env.execute("pools-benchmark");
-    long jobEnd = System.currentTimeMillis();
-    progress.interrupt();
-
-    long phase2Start = BenchRecorder.phase2Start.get();
-    double loadSeconds = ((phase2Start > 0 ? phase2Start : jobEnd) - jobStart) / 1000.0;
-    double updateSeconds = phase2Start > 0 ? (jobEnd - phase2Start) / 1000.0 : 0;
-    System.out.printf(Locale.ROOT, "job done in %.1f s; computing recall@10 for %d users by brute force...%n",
-        (jobEnd - jobStart) / 1000.0, sample.size());
-    double recall = recallAt10(o, sample);
-
+  /** The report's first fields, common to both paths. */
+  static Map<String, Object> header(Options o, Partitioner partitioner, String path) {
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("users", o.users());
     report.put("dim", o.dim());
     report.put("mode", o.mode());
-    report.put("path", "minicluster-inmemory");
+    report.put("path", path);
     report.put("partitioner", partitioner.describe());
     report.put("parallelism", o.parallelism());
     report.put("state_backend", o.stateBackend());
     report.put("updates", o.updates());
-    report.put("target_rate", o.rate());
-    report.put("recall@10", recall);
-    report.put("recall_sample", sample.size());
-    report.put("updates_per_sec", updateSeconds > 0 ? o.updates() / updateSeconds : 0);
-    report.put("load_users_per_sec", loadSeconds > 0 ? o.users() / loadSeconds : 0);
-    report.put("p50_freshness_ms", BenchRecorder.percentile(0.5));
-    report.put("p99_freshness_ms", BenchRecorder.percentile(0.99));
-    report.put("pools_emitted", BenchRecorder.emitted.get());
-    report.put("train_seconds", trainSeconds);
-    report.put("job_seconds", (jobEnd - jobStart) / 1000.0);
-    report.put("cores", Runtime.getRuntime().availableProcessors());
-    report.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
+    report.put("settings", o.settings());
     return report;
   }
 
@@ -135,10 +166,13 @@ public final class PoolsBenchmark {
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), report);
   }
 
-  /** Replays the generator to get final embeddings, then scores sampled users' pools. */
-  static double recallAt10(Options o, Set<Long> sample) {
+  /**
+   * Replays the generator's first {@code records} records to get the final embeddings, then scores
+   * the sampled users' final pools ({@code pools}: user -> member ids) against brute force.
+   */
+  static double recallAt10(Options o, long records, Set<Long> sample, Map<Long, long[]> pools) {
     SyntheticUsers replay = new SyntheticUsers(o.users(), o.dim(), o.seed());
-    for (long i = 0; i < o.users() + o.updates(); i++) {
+    for (long i = 0; i < records; i++) {
       replay.next(0);
     }
     float[] all = new float[o.users() * o.dim()];
@@ -159,7 +193,7 @@ public final class PoolsBenchmark {
           }
         }
       }
-      long[] got = BenchRecorder.sampledPools.getOrDefault((long) u, new long[0]);
+      long[] got = pools.getOrDefault((long) u, new long[0]);
       for (int k = 0; k < best.size(); k++) {
         for (long g : got) {
           if (g == best.id(k)) {

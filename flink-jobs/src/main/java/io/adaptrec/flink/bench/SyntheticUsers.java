@@ -97,6 +97,11 @@ public final class SyntheticUsers {
     return UserUpdate.upsert(u, embedding(u), "synthetic-v1", WINDOW, producedAt);
   }
 
+  /** The item ids in user u's current window, in slot order (the Kafka path writes them as the history). */
+  public int[] window(int u) {
+    return java.util.Arrays.copyOfRange(window, u * WINDOW, (u + 1) * WINDOW);
+  }
+
   /** The current (normalised) embedding of user u. */
   public float[] embedding(int u) {
     float[] sum = new float[dim];
