@@ -54,6 +54,7 @@ public final class CellIndex {
   private final int poolSize;
   private final int capacity;
   private final Set<Long> excluded;
+  private final boolean membersOnly;
 
   private long[] ids = new long[16];
   // Embeddings column by column: cols[i][slot] is the slot's i-th component, so that one query is
@@ -92,6 +93,15 @@ public final class CellIndex {
 
   /** @param excluded users that get a pool but are never a candidate (pool.exclude-members) */
   public CellIndex(int dim, int poolSize, int capacity, Set<Long> excluded) {
+    this(dim, poolSize, capacity, excluded, false);
+  }
+
+  /**
+   * @param membersOnly {@code emit.on=members}: {@link #poolChanged()} lists a pool only when its
+   *     set of members changed (or its owner is new here), not when only their order or similarities did
+   */
+  public CellIndex(int dim, int poolSize, int capacity, Set<Long> excluded, boolean membersOnly) {
+    this.membersOnly = membersOnly;
     if (capacity < poolSize) {
       throw new IllegalArgumentException("capacity " + capacity + " < pool size " + poolSize);
     }
@@ -224,15 +234,19 @@ public final class CellIndex {
     }
     if (ownedHere) {
       Owned own = ownerAt[slot];
-      if (own == null) {
+      boolean isNew = own == null;
+      if (isNew) {
         own = new Owned(seq, version, new Candidates(capacity));
         slot = own(slot, own);
       }
       own.seq = seq;
       own.version = version;
+      long[] before = membersOnly ? own.candidates.topIds(poolSize) : null;
       rescan(slot, own.candidates);
       changedOwners.add(u);
-      poolChanged.add(u);
+      if (!membersOnly || isNew || !sameMembers(before, own.candidates.topIds(poolSize))) {
+        poolChanged.add(u); // its own embedding changed: in order mode every similarity moved
+      }
     }
   }
 
@@ -275,7 +289,7 @@ public final class CellIndex {
     sync(slot);
     long v = ids[slot];
     changedOwners.add(v);
-    if (!c.topEquals(poolSize, beforeIds, beforeSims)) {
+    if (visibleChange(c, beforeIds, beforeSims)) {
       poolChanged.add(v);
     }
   }
@@ -293,10 +307,35 @@ public final class CellIndex {
       float[] beforeSims = o.candidates.topSims(poolSize);
       rescan(j, o.candidates);
       changedOwners.add(ids[j]);
-      if (!o.candidates.topEquals(poolSize, beforeIds, beforeSims)) {
+      if (visibleChange(o.candidates, beforeIds, beforeSims)) {
         poolChanged.add(ids[j]);
       }
     }
+  }
+
+  /** Whether the visible top-N differs from the snapshot: any difference, or with membersOnly the set of ids. */
+  private boolean visibleChange(Candidates c, long[] beforeIds, float[] beforeSims) {
+    return membersOnly ? !sameMembers(beforeIds, c.topIds(poolSize)) : !c.topEquals(poolSize, beforeIds, beforeSims);
+  }
+
+  /** True when both arrays hold the same ids (each array's ids are distinct), in any order. */
+  public static boolean sameMembers(long[] a, long[] b) {
+    if (a.length != b.length) {
+      return false;
+    }
+    for (long x : a) {
+      boolean found = false;
+      for (long y : b) {
+        if (x == y) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Number of users the owner at {@code slot} can have as candidates: the members other than itself. */

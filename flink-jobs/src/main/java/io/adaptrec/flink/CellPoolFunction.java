@@ -51,6 +51,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   private final int capacity;
   private final Set<Long> excluded;
   private final long exclusionFingerprint;
+  private final boolean membersOnly;
 
   private transient MapState<Long, float[]> replicas;
   private transient MapState<Long, String> replicaVersions;
@@ -66,6 +67,12 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
 
   /** @param excluded users that get a pool but are never in one (pool.exclude-members) */
   public CellPoolFunction(int poolSize, int capacity, Set<Long> excluded) {
+    this(poolSize, capacity, excluded, false);
+  }
+
+  /** @param membersOnly {@code emit.on=members}: report a pool only when its set of members changed */
+  public CellPoolFunction(int poolSize, int capacity, Set<Long> excluded, boolean membersOnly) {
+    this.membersOnly = membersOnly;
     this.poolSize = poolSize;
     this.capacity = capacity;
     this.excluded = Set.copyOf(excluded);
@@ -181,7 +188,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
    * restored (which version a replica is in is not known), so this fails naming the fix.
    */
   private CellVersions restore(int cell) throws Exception {
-    CellVersions index = new CellVersions(poolSize, capacity, excluded);
+    CellVersions index = new CellVersions(poolSize, capacity, excluded, membersOnly);
     for (Map.Entry<Long, float[]> r : replicas.entries()) {
       String version = replicaVersions.get(r.getKey());
       if (version == null) {

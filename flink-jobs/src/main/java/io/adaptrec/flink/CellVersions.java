@@ -33,6 +33,7 @@ public final class CellVersions {
   private final int poolSize;
   private final int capacity;
   private final Set<Long> excluded;
+  private final boolean membersOnly;
   private final Map<String, CellIndex> byVersion = new HashMap<>();
   private final Map<Long, String> versionOf = new HashMap<>();
 
@@ -47,6 +48,12 @@ public final class CellVersions {
 
   /** @param excluded users that get a pool but are never a candidate (pool.exclude-members) */
   public CellVersions(int poolSize, int capacity, Set<Long> excluded) {
+    this(poolSize, capacity, excluded, false);
+  }
+
+  /** @param membersOnly {@code emit.on=members}: {@link #poolChanged()} lists only pools whose set of members changed */
+  public CellVersions(int poolSize, int capacity, Set<Long> excluded, boolean membersOnly) {
+    this.membersOnly = membersOnly;
     if (capacity < poolSize) {
       throw new IllegalArgumentException("capacity " + capacity + " < pool size " + poolSize);
     }
@@ -125,7 +132,7 @@ public final class CellVersions {
     if (old != null && !old.equals(version)) {
       throw new IllegalStateException("user " + userId + " restored in versions " + old + " and " + version);
     }
-    byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded)).restoreReplica(userId, vector);
+    byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded, membersOnly)).restoreReplica(userId, vector);
     versionOf.put(userId, version);
   }
 
@@ -150,7 +157,7 @@ public final class CellVersions {
     if (old != null && !old.equals(version)) {
       removeFrom(old, u); // leaves the old version's pools as a delete would
     }
-    CellIndex index = byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded));
+    CellIndex index = byVersion.computeIfAbsent(version, v -> new CellIndex(vector.length, poolSize, capacity, excluded, membersOnly));
     index.upsert(u, vector, ownedHere, seq, version);
     versionOf.put(u, version);
     collect(index);

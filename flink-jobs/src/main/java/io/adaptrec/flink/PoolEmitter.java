@@ -13,7 +13,8 @@ import org.apache.flink.util.Collector;
  *   <li>drops changes older (smaller seq) than one already seen, which happens right after a
  *       user changes home and its old cell still reports on it;
  *   <li>emits only when the Top-N ids, the embedding version, or a similarity by more than
- *       {@code epsilon} changed, and
+ *       {@code epsilon} changed (with {@code emit.on=members}: only when the set of ids or the
+ *       version changed), and
  *       numbers emissions per user with a gap-free version;
  *   <li>with {@code debounceMs > 0}, holds the latest change in state and emits it from a
  *       processing-time timer, coalescing bursts (e.g. a popular neighbour moving repeatedly).
@@ -28,6 +29,7 @@ public class PoolEmitter extends KeyedProcessFunction<Long, PoolChange, PoolUpda
 
   private final float epsilon;
   private final long debounceMs;
+  private final boolean membersOnly;
 
   private transient ValueState<State> state;
   private transient ValueState<PoolChange> pending;
@@ -35,8 +37,14 @@ public class PoolEmitter extends KeyedProcessFunction<Long, PoolChange, PoolUpda
   private transient Counter suppressed;
 
   public PoolEmitter(float epsilon, long debounceMs) {
+    this(epsilon, debounceMs, false);
+  }
+
+  /** @param membersOnly {@code emit.on=members}: emit only when the set of members (or the version) changed */
+  public PoolEmitter(float epsilon, long debounceMs, boolean membersOnly) {
     this.epsilon = epsilon;
     this.debounceMs = debounceMs;
+    this.membersOnly = membersOnly;
   }
 
   @Override
@@ -102,6 +110,9 @@ public class PoolEmitter extends KeyedProcessFunction<Long, PoolChange, PoolUpda
   private boolean same(long[] ids, float[] sims, long[] newIds, float[] newSims) {
     if (ids.length != newIds.length) {
       return false;
+    }
+    if (membersOnly) {
+      return CellIndex.sameMembers(ids, newIds);
     }
     for (int i = 0; i < ids.length; i++) {
       if (ids[i] != newIds[i] || Math.abs(sims[i] - newSims[i]) > epsilon) {

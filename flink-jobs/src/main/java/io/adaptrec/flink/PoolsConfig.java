@@ -36,6 +36,7 @@ public record PoolsConfig(
     int embeddingDim,
     float similarityEpsilon,
     long debounceMs,
+    boolean emitOnMembersOnly,
     int exactShards,
     int lshBits,
     int lshRadius,
@@ -100,6 +101,8 @@ public record PoolsConfig(
       new Key("embedding.dim", "0", "0..65536", "expected embedding dimension, 0 = accept the first one seen"),
       new Key("pool.similarity-epsilon", "0.0001", "0..1", "a pool is re-emitted when ids change or a similarity moves more than this"),
       new Key("emit.debounce-ms", "0", "0..600000", "coalesce a user's pool changes for this long before emitting, 0 = emit at once"),
+      new Key("emit.on", "order", "order | members",
+          "order: emit when the members, their order or a similarity (epsilon) change; members: only when the set of members changes"),
       new Key("exact.shards", "0", "0..1024", "exact mode: shards (each holds all embeddings), 0 = parallelism"),
       new Key("lsh.bits", "10", "1..20", "lsh mode: hyperplanes, 2^bits cells"),
       new Key("lsh.radius", "1", "0..lsh.bits", "lsh mode: Hamming radius of the buckets each user is replicated to"),
@@ -183,6 +186,7 @@ public record PoolsConfig(
         (int) in.integer("embedding.dim", 0, 65536),
         (float) in.decimal("pool.similarity-epsilon", 0, 1),
         in.integer("emit.debounce-ms", 0, 600_000),
+        emitOn(in.text("emit.on")),
         (int) in.integer("exact.shards", 0, 1024),
         bits,
         (int) in.integer("lsh.radius", 0, bits),
@@ -317,6 +321,14 @@ public record PoolsConfig(
     };
   }
 
+  private static boolean emitOn(String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "order" -> false;
+      case "members" -> true;
+      default -> throw new IllegalArgumentException("emit.on must be order or members, was '" + value + "'");
+    };
+  }
+
   /** A copy with some keys overridden (tests, benchmark). */
   public PoolsConfig with(Map<String, String> overrides) {
     Map<String, String> m = new LinkedHashMap<>(asMap());
@@ -334,6 +346,7 @@ public record PoolsConfig(
     m.put("embedding.dim", "" + embeddingDim);
     m.put("pool.similarity-epsilon", "" + similarityEpsilon);
     m.put("emit.debounce-ms", "" + debounceMs);
+    m.put("emit.on", emitOnMembersOnly ? "members" : "order");
     m.put("exact.shards", "" + exactShards);
     m.put("lsh.bits", "" + lshBits);
     m.put("lsh.radius", "" + lshRadius);

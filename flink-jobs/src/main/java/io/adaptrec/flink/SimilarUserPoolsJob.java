@@ -154,10 +154,10 @@ public final class SimilarUserPoolsJob {
         .name("log-rejected").uid("log-rejected");
     return routed
         .keyBy(CellEvent::cell, Types.INT)
-        .process(new CellPoolFunction(config.poolSize(), config.capacity(), config.excludedMembers()))
+        .process(new CellPoolFunction(config.poolSize(), config.capacity(), config.excludedMembers(), config.emitOnMembersOnly()))
         .name("maintain-cell-pools").uid("maintain-cell-pools")
         .keyBy(PoolChange::userId, Types.LONG)
-        .process(new PoolEmitter(config.similarityEpsilon(), config.debounceMs()))
+        .process(new PoolEmitter(config.similarityEpsilon(), config.debounceMs(), config.emitOnMembersOnly()))
         .name("emit-changed-pools").uid("emit-changed-pools");
   }
 

@@ -104,6 +104,37 @@ class ExactPoolsPropertyTest {
   }
 
   /**
+   * {@code emit.on=members}: cells report a pool only when its set of members changes, so the last
+   * report a user's pool got (newest seq, as PoolEmitter keeps it) must hold exactly the members of
+   * the brute-force pool: no membership change may go unreported, whatever the order changes.
+   */
+  @Property(tries = 200)
+  void membersModeReportsEveryMembershipChange(
+      @ForAll("ops") List<Op> generated,
+      @ForAll @IntRange(min = 1, max = 2) int versions,
+      @ForAll @IntRange(min = 1, max = 3) int shards,
+      @ForAll @IntRange(min = 1, max = 4) int poolSize,
+      @ForAll @IntRange(min = 0, max = 3) int spare,
+      @ForAll @IntRange(min = 1, max = 20) int deliveryBatch,
+      @ForAll("excludedSets") Set<Long> excluded,
+      @ForAll long seed) {
+    List<Op> ops = withVersions(generated, versions, true);
+    PoolSimulator sim = run(new ExactSharding(shards, shards, 128), ops, poolSize, spare, deliveryBatch, excluded, seed, true);
+
+    assertThat(sim.versionViolations).as("pool changes mixing embedding versions").isEmpty();
+    Map<Long, float[]> finalUnits = finalEligible(ops);
+    Map<Long, String> finalVersions = finalVersions(ops);
+    for (long u = 0; u <= 24; u++) {
+      if (!finalUnits.containsKey(u)) {
+        continue;
+      }
+      long[] expected = BruteForce.topNInVersion(u, finalUnits, finalVersions, excluded, poolSize).topIds(poolSize);
+      assertThat(sim.reported).as("user %d's pool was reported", u).containsKey(u);
+      assertThat(sim.reported.get(u)).as("last reported members of user %d", u).containsExactlyInAnyOrder(expected);
+    }
+  }
+
+  /**
    * ivf and lsh are approximate, but the version rule and the exclusion are not: no pool ever
    * mixes versions or holds an excluded user.
    */
@@ -142,7 +173,13 @@ class ExactPoolsPropertyTest {
   }
 
   static PoolSimulator run(Partitioner partitioner, List<Op> ops, int poolSize, int spare, int deliveryBatch, Set<Long> excluded, long seed) {
+    return run(partitioner, ops, poolSize, spare, deliveryBatch, excluded, seed, false);
+  }
+
+  static PoolSimulator run(Partitioner partitioner, List<Op> ops, int poolSize, int spare, int deliveryBatch, Set<Long> excluded,
+      long seed, boolean membersOnly) {
     PoolSimulator sim = new PoolSimulator(partitioner, poolSize, poolSize + spare, MIN_HISTORY, excluded, seed);
+    sim.membersOnly = membersOnly;
     long t = 0;
     for (Op op : ops) {
       sim.accept(op.toUpdate(t++));

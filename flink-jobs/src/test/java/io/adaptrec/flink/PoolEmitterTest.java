@@ -41,6 +41,25 @@ class PoolEmitterTest {
   }
 
   @Test
+  void membersModeEmitsOnlyWhenTheSetOfMembersChanges() throws Exception {
+    var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new PoolEmitter(1e-4f, 0, true), PoolChange::userId, Types.LONG);
+    h.setProcessingTime(T0);
+    try (h) {
+      h.processElement(new StreamRecord<>(change(1, new long[] {1, 2}, new float[] {0.9f, 0.8f})));
+      h.processElement(new StreamRecord<>(change(2, new long[] {2, 1}, new float[] {0.95f, 0.9f}))); // reordered: same set
+      h.processElement(new StreamRecord<>(change(2, new long[] {2, 1}, new float[] {0.5f, 0.4f}))); // similarities only
+      h.processElement(new StreamRecord<>(change(3, new long[] {2, 3}, new float[] {0.95f, 0.7f}))); // 1 left, 3 joined
+      h.processElement(new StreamRecord<>(new PoolChange(U, 4, "v2", new long[] {2, 3}, new float[] {0.9f, 0.8f}, false, T0 + 4)));
+
+      List<PoolUpdate> out = h.extractOutputValues();
+      assertThat(out).extracting(PoolUpdate::version).containsExactly(1L, 2L, 3L);
+      assertThat(out.get(1).neighbourIds()).containsExactly(2L, 3L);
+      assertThat(out.get(1).similarities()).containsExactly(0.95f, 0.7f); // the order and similarities of that moment
+      assertThat(out.get(2).embeddingVersion()).isEqualTo("v2"); // a version change is always emitted
+    }
+  }
+
+  @Test
   void newEmbeddingVersionIsEmittedEvenWithTheSameNeighbours() throws Exception {
     try (var h = harness(0)) {
       h.processElement(new StreamRecord<>(change(1, new long[] {1, 2}, new float[] {0.9f, 0.8f})));

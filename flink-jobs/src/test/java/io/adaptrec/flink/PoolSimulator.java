@@ -36,6 +36,11 @@ final class PoolSimulator {
   /** Pool changes that held an excluded user. */
   final List<String> exclusionViolations = new ArrayList<>();
   long poolChanges;
+  /** What PoolEmitter would hold as last emitted: per owner, the members of the newest-seq report. */
+  final Map<Long, long[]> reported = new HashMap<>();
+  private final Map<Long, Long> reportedSeq = new HashMap<>();
+  /** {@code emit.on=members}: cells report a pool only when its set of members changed. */
+  boolean membersOnly;
   private final Map<Integer, ArrayDeque<CellEvent>> queues = new HashMap<>();
   private final Random interleaving;
 
@@ -83,7 +88,7 @@ final class PoolSimulator {
   }
 
   private void apply(CellEvent e) {
-    CellVersions idx = cells.computeIfAbsent(e.cell(), k -> new CellVersions(poolSize, capacity, excluded));
+    CellVersions idx = cells.computeIfAbsent(e.cell(), k -> new CellVersions(poolSize, capacity, excluded, membersOnly));
     Map<Long, String> delivered = deliveredVersions.computeIfAbsent(e.cell(), k -> new HashMap<>());
     if (e.kind() == CellEvent.UPSERT) {
       idx.upsert(e.userId(), e.vector(), e.home() == e.cell(), e.seq(), e.embeddingVersion());
@@ -96,6 +101,10 @@ final class PoolSimulator {
       poolChanges++;
       CellIndex.Owned o = idx.owned(owner);
       long[] members = o.candidates.topIds(poolSize);
+      if (o.seq >= reportedSeq.getOrDefault(owner, Long.MIN_VALUE)) {
+        reportedSeq.put(owner, o.seq);
+        reported.put(owner, members);
+      }
       if (!o.version.equals(delivered.get(owner))) {
         versionViolations.add("cell " + e.cell() + ": pool of " + owner + " labelled " + o.version + ", owner's latest version " + delivered.get(owner));
       }

@@ -26,6 +26,9 @@ class PoolsConfigTest {
         .hasMessageContaining("mode must be exact, lsh or ivf");
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("mode", "ivf")))
         .hasMessageContaining("ivf.centroids-file");
+    assertThatThrownBy(() -> PoolsConfig.from(Map.of("emit.on", "rank")))
+        .hasMessage("emit.on must be order or members, was 'rank'");
+    assertThat(PoolsConfig.from(Map.of("emit.on", "MEMBERS")).emitOnMembersOnly()).isTrue();
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.sise", "5")))
         .hasMessageContaining("unknown config key 'pool.sise'");
   }
