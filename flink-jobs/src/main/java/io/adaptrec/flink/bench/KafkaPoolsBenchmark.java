@@ -26,7 +26,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongSupplier;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -67,7 +66,6 @@ import org.apache.kafka.common.serialization.Deserializer;
  * final embeddings.
  */
 final class KafkaPoolsBenchmark {
-  private static final int MAX_MS = 60_000;
   private static final String EMBEDDING_VERSION = "synthetic-v1";
 
   private KafkaPoolsBenchmark() {}
@@ -178,10 +176,10 @@ final class KafkaPoolsBenchmark {
         report.put("paced_updates", o.pacedUpdates());
         report.put("paced_target_rate", rate);
         report.put("paced_achieved_rate", o.pacedUpdates() / Math.max(1e-3, pacedSeconds));
-        report.put("p50_freshness_ms", reader.percentile(0.5));
-        report.put("p99_freshness_ms", reader.percentile(0.99));
-        report.put("max_freshness_ms", reader.percentile(1.0));
-        report.put("freshness_measured", reader.measured.get());
+        report.put("p50_freshness_ms", reader.freshness.percentile(0.5));
+        report.put("p99_freshness_ms", reader.freshness.percentile(0.99));
+        report.put("max_freshness_ms", reader.freshness.percentile(1.0));
+        report.put("freshness_measured", reader.freshness.count());
         report.put("pools_read", reader.read.get());
         report.put("pool_records_per_update", reader.read.get() / (double) records);
         report.put("backlog_produce_seconds", sendSeconds);
@@ -297,8 +295,7 @@ final class KafkaPoolsBenchmark {
    */
   private static final class PoolReader implements AutoCloseable {
     final AtomicLong read = new AtomicLong();
-    final AtomicLong measured = new AtomicLong();
-    final AtomicLongArray freshness = new AtomicLongArray(MAX_MS + 1);
+    final FreshnessHistogram freshness = new FreshnessHistogram();
     final Map<Long, long[]> sampledPools = new ConcurrentHashMap<>();
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final List<TopicPartition> parts = new ArrayList<>();
@@ -352,8 +349,7 @@ final class KafkaPoolsBenchmark {
             Header h = r.headers().lastHeader(KafkaIo.HEADER_SOURCE_PRODUCED_AT);
             long producedAt = h == null ? -1 : Long.parseLong(new String(h.value(), StandardCharsets.UTF_8));
             if (producedAt >= from) {
-              measured.incrementAndGet();
-              freshness.incrementAndGet((int) Math.max(0, Math.min(MAX_MS, now - producedAt)));
+              freshness.record(now - producedAt);
             }
             Long user = keys.deserialize(topic, r.key());
             if (user != null && sample.contains(user)) {
@@ -380,22 +376,6 @@ final class KafkaPoolsBenchmark {
         Thread.sleep(100);
       }
       System.out.println("  pool reader: still receiving after " + timeout.toSeconds() + " s; recall uses what arrived");
-    }
-
-    long percentile(double q) {
-      long total = measured.get();
-      if (total == 0) {
-        return -1;
-      }
-      long target = (long) Math.ceil(q * total);
-      long seen = 0;
-      for (int i = 0; i <= MAX_MS; i++) {
-        seen += freshness.get(i);
-        if (seen >= target) {
-          return i;
-        }
-      }
-      return MAX_MS;
     }
 
     @Override
