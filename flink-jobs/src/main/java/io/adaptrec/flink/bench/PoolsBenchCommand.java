@@ -30,7 +30,7 @@ public class PoolsBenchCommand implements Callable<Integer> {
   long updates;
 
   @Option(names = "--rate", defaultValue = "0", description = "inmemory: phase-2 target updates/s, 0 = unthrottled; "
-      + "kafka: rate of the paced phase, 0 = 70 % of the backlog rate measured first (default ${DEFAULT-VALUE})")
+      + "kafka: rate of the paced phase, 0 = 70 %% of the backlog rate measured first (default ${DEFAULT-VALUE})")
   double rate;
 
   @Option(names = "--path", defaultValue = "inmemory", description = "inmemory | kafka (default ${DEFAULT-VALUE})")
