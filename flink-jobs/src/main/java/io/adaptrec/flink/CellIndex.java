@@ -214,13 +214,14 @@ public final class CellIndex {
       boolean knewEveryone = listSize[j] == membersBefore - (queryOnly[j] ? 0 : 1);
       float s = sims[j];
       boolean mayHold = (memberBits[2 * j + word] & bit) != 0;
-      if (!mayHold && !knewEveryone && !beatsLast(j, s, u)) {
+      boolean enters = beatsLast(j, s, u);
+      if (!mayHold && !knewEveryone && !enters) {
         continue; // the common case: u neither was nor becomes a candidate of v
       }
       Candidates c = o.candidates;
       int pos = mayHold ? c.indexOf(u) : -1;
-      if (pos < 0 && !knewEveryone && !c.beatsLast(s, u)) {
-        continue;
+      if (pos < 0 && !knewEveryone && !enters) {
+        continue; // a false positive of the membership filter
       }
       long[] beforeIds = c.topIds(poolSize);
       float[] beforeSims = c.topSims(poolSize);
