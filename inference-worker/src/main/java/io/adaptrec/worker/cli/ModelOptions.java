@@ -43,6 +43,12 @@ public final class ModelOptions {
             + "(default: the TrainConfig default).")
     Float weightDecay;
 
+    @Option(names = "--patience", description = "Early stopping of stage A and of SASRec on the split's validation "
+            + "cases (mean log-likelihood of the target among its candidates): stop after this many epochs without "
+            + "a better score and keep the best epoch; the --epochs counts are then maxima; 0 trains every epoch "
+            + "(default: the TrainConfig default).")
+    Integer patience;
+
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
 
@@ -70,6 +76,9 @@ public final class ModelOptions {
         }
         if (judgeItems != null) {
             t = t.withJudgeItems(judgeItems);
+        }
+        if (patience != null) {
+            t = t.withPatience(patience);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

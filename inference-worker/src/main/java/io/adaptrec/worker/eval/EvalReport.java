@@ -14,11 +14,19 @@ import java.util.Map;
  *
  * <pre>{"dataset":…, "protocol":…, "stage":"test", "seeds":S, "seed_values":[…], "test_users":…,
  *  "train_seconds":…, "eval_seconds":…, "variants":{NAME:{"hr@1":mean, "hr@1_std":…, "ndcg@5":…,
- *  "ndcg@20":…, "valid_ratio":…, "hr@10_full":… or null, …, "per_seed":[…]}}, "machine":{…}}</pre>
+ *  "ndcg@20":…, "valid_ratio":…, "hr@10_full":… or null, …, "per_seed":[…]}},
+ *  "paired":{"A - B":{"hr@1":{"mean":…, "ci95":[lo, hi], "per_seed":[…]}, "ndcg@5":{…}}, …},
+ *  "machine":{…}}</pre>
+ *
+ * <p>{@code paired} holds, for the first variant A and every other variant B, the seed-by-seed
+ * differences A - B with a 95 % Student-t interval of their mean ({@link Paired}). With
+ * {@code retrained} every seed is a separate training, so the interval covers training variance; without it
+ * one training was scored on several candidate samples and the interval covers that sampling only.
  */
 public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Long> seeds, int testUsers,
         int trainUsers, long trainInteractions, int candidates, double trainSeconds, double evalSeconds,
-        List<VariantResult> variants, Map<String, Object> machine, String createdAt, boolean timeSafe) {
+        List<VariantResult> variants, Map<String, Object> machine, String createdAt, boolean timeSafe,
+        boolean retrained) {
 
     public static final String HR1 = "hr@1";
     public static final String NDCG5 = "ndcg@5";
@@ -86,6 +94,66 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
         }
     }
 
+    /** Metrics the paired differences are reported for. */
+    public static final List<String> PAIRED_METRICS = List.of(HR1, NDCG5);
+
+    /**
+     * Seed-by-seed differences {@code a - b} of one metric (both variants scored on the same seed's
+     * candidates, and with retraining on models trained with the same seed), their mean and the 95 %
+     * Student-t interval of the mean (n - 1 degrees of freedom; null bounds for a single seed).
+     */
+    public record Paired(String a, String b, String metric, List<Double> perSeed, double mean, Double low,
+                         Double high) {
+
+        public Paired {
+            perSeed = List.copyOf(perSeed);
+        }
+
+        static Paired of(VariantResult a, VariantResult b, String metric) {
+            List<Double> d = new ArrayList<>();
+            for (SeedResult ra : a.perSeed()) {
+                for (SeedResult rb : b.perSeed()) {
+                    Double x = ra.metrics().get(metric);
+                    Double y = rb.metrics().get(metric);
+                    if (rb.seed() == ra.seed() && x != null && y != null) {
+                        d.add(x - y);
+                    }
+                }
+            }
+            if (d.isEmpty()) {
+                return null;
+            }
+            double mean = d.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+            if (d.size() < 2) {
+                return new Paired(a.name(), b.name(), metric, d, mean, null, null);
+            }
+            double ss = d.stream().mapToDouble(x -> (x - mean) * (x - mean)).sum();
+            double se = Math.sqrt(ss / (d.size() - 1) / d.size());
+            double t = new org.apache.commons.math3.distribution.TDistribution(d.size() - 1)
+                    .inverseCumulativeProbability(0.975);
+            return new Paired(a.name(), b.name(), metric, d, mean, mean - t * se, mean + t * se);
+        }
+
+        /** Whether the interval excludes 0 (false without an interval). */
+        public boolean excludesZero() {
+            return low != null && (low > 0 || high < 0);
+        }
+    }
+
+    /** The first variant against every other one, for {@link #PAIRED_METRICS}. */
+    public List<Paired> paired() {
+        List<Paired> out = new ArrayList<>();
+        for (int i = 1; i < variants.size(); i++) {
+            for (String metric : PAIRED_METRICS) {
+                Paired p = Paired.of(variants.get(0), variants.get(i), metric);
+                if (p != null) {
+                    out.add(p);
+                }
+            }
+        }
+        return out;
+    }
+
     public VariantResult variant(String name) {
         return variants.stream().filter(v -> v.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no variant '" + name + "' in this report"));
@@ -131,6 +199,19 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
             vs.put(v.name(), m);
         }
         root.put("variants", vs);
+        root.put("retrained_per_seed", retrained);
+        Map<String, Object> paired = new LinkedHashMap<>();
+        for (Paired p : paired()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("mean", finite(p.mean()));
+            m.put("ci95", p.low() == null ? null : List.of(p.low(), p.high()));
+            m.put("per_seed", p.perSeed());
+            @SuppressWarnings("unchecked")
+            Map<String, Object> byMetric = (Map<String, Object>) paired.computeIfAbsent(p.a() + " - " + p.b(),
+                    k -> new LinkedHashMap<String, Object>());
+            byMetric.put(p.metric(), m);
+        }
+        root.put("paired", paired);
         root.put("machine", new java.util.TreeMap<>(machine));
         root.put("created_at", createdAt);
         return root;
@@ -170,6 +251,18 @@ public record EvalReport(String dataset, Protocol protocol, Stage stage, List<Lo
         }
         s.append(String.format(Locale.ROOT, "train %.1f s, eval %.1f s; pessimistic ties; std over seeds (n-1)%n",
                 trainSeconds, evalSeconds));
+        List<Paired> paired = paired();
+        if (!paired.isEmpty()) {
+            s.append(String.format(Locale.ROOT, "paired by seed (%s), mean difference [95%% t-interval]:%n",
+                    retrained ? "one training per seed" : "ONE training, candidate samples only"));
+            for (Paired p : paired) {
+                s.append(String.format(Locale.ROOT, "  %-" + (2 * nameWidth + 3) + "s %-8s %+.4f %s%s%n",
+                        p.a() + " - " + p.b(), p.metric(), p.mean(),
+                        p.low() == null ? "(one seed: no interval)"
+                                : String.format(Locale.ROOT, "[%+.4f, %+.4f]", p.low(), p.high()),
+                        p.excludesZero() ? "  *" : ""));
+            }
+        }
         return s.toString();
     }
 

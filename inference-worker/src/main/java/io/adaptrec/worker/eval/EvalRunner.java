@@ -120,7 +120,7 @@ public final class EvalRunner {
         EvalReport report = new EvalReport(split.dataset(), split.protocol(), config.stage(), config.seeds(),
                 holdouts.size(), split.training().size(), split.trainingInteractions(), split.config().candidates(),
                 trainSeconds, totalSeconds - trainSeconds, variants, Machine.describe(), Instant.now().toString(),
-                split.timeSafe());
+                split.timeSafe(), config.retrainPerSeed());
         out.print(report.table());
         return report;
     }

@@ -105,7 +105,9 @@ public final class RecLMSystem implements AutoCloseable {
                 lm.parameters(false).values().stream().mapToLong(p -> p.getArray().size()).sum()));
         RecLMTrainer trainer = new RecLMTrainer(tc, log).onEpoch(listener);
         PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
-        trainer.trainSequences(lm, seqs, sequencePrefix(vocab), tc.seqEpochs(), tc.lr());
+        int[] prefix = sequencePrefix(vocab);
+        trainer.trainSequences(lm, seqs, prefix, tc.seqEpochs(), tc.lr(),
+                RecLMTrainer.candidateLogLikelihood(data.validation(), prefix, tc.historyLen()));
         RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
         trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood, afterA.selector, Strategy.SIMILARITY, false,
                 tc.promptEpochs());

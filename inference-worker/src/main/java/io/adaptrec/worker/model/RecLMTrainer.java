@@ -14,6 +14,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import io.adaptrec.worker.eval.CandidateSampler;
+import io.adaptrec.worker.eval.EvalCase;
 import io.adaptrec.worker.selection.DemoSelector;
 import io.adaptrec.worker.selection.Neighbourhood;
 import io.adaptrec.worker.selection.Strategy;
@@ -94,9 +95,66 @@ public final class RecLMTrainer {
      * over the whole catalogue.
      */
     public void trainSequences(LanguageModel lm, Map<Long, long[]> sequences, int[] prefix, int epochs, float lr) {
+        trainSequences(lm, sequences, prefix, epochs, lr, null);
+    }
+
+    /**
+     * A score of the model being trained, higher is better, on data the training does not see (the
+     * split's validation cases): what early stopping follows.
+     */
+    @FunctionalInterface
+    public interface Validation {
+        double score(LanguageModel lm);
+    }
+
+    /**
+     * The validation score early stopping of a sequence model follows: the mean log-probability of each
+     * validation case's target among its candidates, scored from {@code prefix} followed by the case's
+     * last {@code historyLen} history items (how SASRec scores, and how stage A's windows read). A
+     * log-likelihood rather than HR@1: it moves with every case, not only with the ones whose top item flips,
+     * so it is far less noisy on a validation set of ~100 users.
+     *
+     * @return null when there are no cases (nothing to stop on: every epoch is trained)
+     */
+    public static Validation candidateLogLikelihood(List<EvalCase> cases, int[] prefix, int historyLen) {
+        if (cases.isEmpty()) {
+            return null;
+        }
+        return lm -> {
+            List<Prompt> prompts = new ArrayList<>(cases.size());
+            List<long[]> cands = new ArrayList<>(cases.size());
+            for (EvalCase c : cases) {
+                prompts.add(Prompt.sequence(prefix, lm.vocabulary(), c.query().history(), historyLen));
+                cands.add(c.query().candidates());
+            }
+            float[][] scores = lm.scoreCandidates(prompts, cands);
+            double sum = 0;
+            for (int i = 0; i < cases.size(); i++) {
+                sum += scores[i][cases.get(i).targetIndex()];
+            }
+            return sum / cases.size();
+        };
+    }
+
+    private int keptEpochs;
+
+    /** Epochs whose weights the last {@link #trainSequences} kept (fewer than asked after an early stop). */
+    public int keptEpochs() {
+        return keptEpochs;
+    }
+
+    /**
+     * As {@link #trainSequences(LanguageModel, Map, int[], int, float)}; with a {@code validation} and
+     * {@link TrainConfig#patience()} > 0 it stops once {@code patience} epochs in a row did not beat the best
+     * validation score and restores the weights of the best epoch ({@code epochs} is then the maximum).
+     */
+    public void trainSequences(LanguageModel lm, Map<Long, long[]> sequences, int[] prefix, int epochs, float lr,
+                               Validation validation) {
+        keptEpochs = 0;
         if (epochs == 0) {
             return;
         }
+        boolean stopEarly = validation != null && cfg.patience() > 0;
         Vocabulary vocab = lm.vocabulary();
         List<int[]> windows = new ArrayList<>();
         int w = Math.min(cfg.seqWindow(), lm.config().maxLen() - prefix.length);
@@ -115,6 +173,9 @@ public final class RecLMTrainer {
         try {
             Map<String, float[]> good = null;   // weights after the last epoch that did not spike
             double goodLoss = Double.POSITIVE_INFINITY;
+            Map<String, float[]> best = null;   // with early stopping: weights of the best validation epoch
+            double bestScore = Double.NEGATIVE_INFINITY;
+            int bestEpoch = 0;
             for (int ep = 0; ep < epochs; ep++) {
                 long t0 = System.nanoTime();
                 List<Integer> order = shuffled(windows.size(), rnd);
@@ -145,8 +206,27 @@ public final class RecLMTrainer {
                 } else {
                     good = trainableWeights(lm);
                     goodLoss = loss;
+                    keptEpochs = ep + 1;
                 }
                 listener.afterEpoch("A", ep + 1, lm);
+                if (stopEarly && keptEpochs == ep + 1) {
+                    double v = validation.score(lm);
+                    if (v > bestScore) {
+                        bestScore = v;
+                        best = good;
+                        bestEpoch = ep + 1;
+                    }
+                    log.accept(String.format("    validation %.4f (best %.4f at epoch %d)", v, bestScore, bestEpoch));
+                }
+                if (stopEarly && ep + 1 - bestEpoch >= cfg.patience()) {
+                    break;
+                }
+            }
+            if (best != null && bestEpoch != keptEpochs) {
+                restore(lm, best);
+                log.accept(String.format("  stage A: early stop, weights of epoch %d kept (validation %.4f; "
+                        + "%d epochs trained, patience %d)", bestEpoch, bestScore, keptEpochs, cfg.patience()));
+                keptEpochs = bestEpoch;
             }
         } finally {
             tr.close();

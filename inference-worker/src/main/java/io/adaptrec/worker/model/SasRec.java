@@ -16,6 +16,9 @@ import java.util.function.Consumer;
  */
 public final class SasRec implements Recommender, AutoCloseable {
 
+    /** A SASRec sequence opens with [BOS] alone. */
+    private static final int[] PREFIX = {Vocabulary.BOS};
+
     private final LanguageModel lm;
     private final int historyLen;
 
@@ -29,7 +32,9 @@ public final class SasRec implements Recommender, AutoCloseable {
         Vocabulary vocab = Vocabulary.build(RecLMSystem.idOnly(data.catalogue()), Set.of());
         LanguageModel lm = LanguageModel.create(modelCfg.withTextAware(false), vocab, tc.seed());
         log.accept("SASRec: " + vocab.itemCount() + " items, " + tc.sasrecEpochs() + " epochs");
-        new RecLMTrainer(tc, log).trainSequences(lm, seqs, new int[] {Vocabulary.BOS}, tc.sasrecEpochs(), tc.lr());
+        RecLMTrainer trainer = new RecLMTrainer(tc, log);
+        trainer.trainSequences(lm, seqs, PREFIX, tc.sasrecEpochs(), tc.lr(),
+                RecLMTrainer.candidateLogLikelihood(data.validation(), PREFIX, tc.historyLen()));
         return new SasRec(lm, tc.historyLen());
     }
 
@@ -50,14 +55,7 @@ public final class SasRec implements Recommender, AutoCloseable {
         List<long[]> cands = new ArrayList<>();
         Vocabulary vocab = lm.vocabulary();
         for (Query q : queries) {
-            long[] h = q.history();
-            int from = Math.max(0, h.length - historyLen);
-            int[] tok = new int[1 + h.length - from];
-            tok[0] = Vocabulary.BOS;
-            for (int i = from; i < h.length; i++) {
-                tok[1 + i - from] = vocab.itemToken(h[i]);
-            }
-            prompts.add(new Prompt(tok, new int[0], new int[0]));
+            prompts.add(Prompt.sequence(PREFIX, vocab, q.history(), historyLen));
             cands.add(q.candidates());
         }
         return lm.scoreCandidates(prompts, cands);

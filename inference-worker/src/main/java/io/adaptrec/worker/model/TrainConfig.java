@@ -22,11 +22,14 @@ package io.adaptrec.worker.model;
  * @param judgeItems    stage C: most recent known items on which the model judges each pool member
  *                      when it re-selects demonstrations (serving uses DemoSelector.Config's own)
  * @param weightDecay   decoupled weight decay (AdamW) in every stage; 0 trains with plain Adam
+ * @param patience      early stopping of stage A and of SASRec on the training split's validation cases:
+ *                      stop after this many epochs without a better validation score and keep the best
+ *                      epoch's weights (seqEpochs / sasrecEpochs are then the maximum); 0 trains every epoch
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
-                          int judgeItems, float weightDecay) {
+                          int judgeItems, float weightDecay, int patience) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -40,6 +43,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         range("negatives", negatives, 0, 1000);
         range("sasrecEpochs", sasrecEpochs, 0, 1000);
         range("judgeItems", judgeItems, 1, 5);
+        range("patience", patience, 0, 1000);
         if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
             throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
         }
@@ -56,7 +60,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f);
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0);
     }
 
     public static TrainConfig defaults() {
@@ -65,32 +69,37 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience);
     }
 
     public TrainConfig withWeightDecay(float wd) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience);
+    }
+
+    public TrainConfig withPatience(int p) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p);
     }
 
     private static void range(String key, int v, int min, int max) {

@@ -198,11 +198,50 @@ class EvalRunnerTest {
         assertThat(popular.get("per_seed")).hasSize(2);
         assertThat(json.get("variants").get("constant").get("hr@10_full").isNull()).isTrue();
         assertThat(json.get("machine").get("cores").asInt()).isPositive();
+        assertThat(json.get("retrained_per_seed").asBoolean()).isTrue();
+        JsonNode pair = json.get("paired").get("popular - constant").get("hr@1");
+        EvalReport.VariantResult pop = report.variant("popular");
+        assertThat(pair.get("mean").asDouble()).as("constant scores 0 on every seed")
+                .isCloseTo(pop.mean(EvalReport.HR1), within(1e-12));
+        assertThat(pair.get("per_seed")).hasSize(2);
+        assertThat(pair.get("ci95")).hasSize(2);
 
         String table = printed.toString(StandardCharsets.UTF_8);
         assertThat(table).contains("synthetic-s11 / loo / test: 200 users evaluated, 2 seeds [5, 6]")
                 .containsPattern("popular\\s+0\\.\\d{4} ± 0\\.\\d{4}")
-                .containsPattern("constant\\s+0\\.0000 ± 0\\.0000.*n/a");
+                .containsPattern("constant\\s+0\\.0000 ± 0\\.0000.*n/a")
+                .contains("paired by seed (one training per seed)")
+                .containsPattern("popular - constant\\s+hr@1\\s+\\+0\\.\\d{4} \\[");
+    }
+
+    @Test
+    void pairedDifferencesHaveAStudentTInterval() {
+        EvalReport.VariantResult a = variant("a", 0.50, 0.60, 0.70);
+        EvalReport.VariantResult b = variant("b", 0.40, 0.40, 0.40);
+        EvalReport.Paired p = EvalReport.Paired.of(a, b, EvalReport.HR1);
+        // differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, se 0.1 / sqrt(3); t(0.975, 2 df) = 4.302653
+        double half = 4.302653 * 0.1 / Math.sqrt(3);
+        assertThat(p.perSeed()).hasSize(3);
+        assertThat(p.perSeed().get(0)).isCloseTo(0.1, within(1e-12));
+        assertThat(p.perSeed().get(2)).isCloseTo(0.3, within(1e-12));
+        assertThat(p.mean()).isCloseTo(0.2, within(1e-12));
+        assertThat(p.low()).isCloseTo(0.2 - half, within(1e-6));
+        assertThat(p.high()).isCloseTo(0.2 + half, within(1e-6));
+        assertThat(p.excludesZero()).as("[-0.048, 0.448] holds 0").isFalse();
+        EvalReport.Paired clear = EvalReport.Paired.of(variant("a", 0.50, 0.51, 0.52), b, EvalReport.HR1);
+        assertThat(clear.excludesZero()).isTrue();
+        EvalReport.Paired one = EvalReport.Paired.of(variant("a", 0.5), b, EvalReport.HR1);
+        assertThat(one.perSeed()).hasSize(1);
+        assertThat(one.low()).as("one seed: no interval").isNull();
+        assertThat(EvalReport.Paired.of(a, b, EvalReport.HR10_FULL)).as("n/a metric").isNull();
+    }
+
+    private static EvalReport.VariantResult variant(String name, double... hr1) {
+        List<EvalReport.SeedResult> seeds = new java.util.ArrayList<>();
+        for (int i = 0; i < hr1.length; i++) {
+            seeds.add(new EvalReport.SeedResult(i + 1, Map.of(EvalReport.HR1, hr1[i])));
+        }
+        return new EvalReport.VariantResult(name, "f", seeds, 0, 0);
     }
 
     @Test

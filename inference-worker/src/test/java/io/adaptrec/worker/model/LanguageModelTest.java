@@ -2,6 +2,7 @@ package io.adaptrec.worker.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.nn.Parameter;
@@ -236,6 +237,57 @@ class LanguageModelTest {
             for (Parameter p : wild.parameters(false).values()) {
                 assertThat(RecLMTrainer.finite(p.getArray())).as(p.getName()).isTrue();
             }
+        }
+    }
+
+    @Test
+    void earlyStoppingKeepsTheWeightsOfTheBestValidationEpoch() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining().withPatience(2), line -> { });
+            double[] scripted = {1, 3, 2, 2.5, 2, 2, 9};
+            List<Map<String, float[]>> seen = new ArrayList<>();
+            trainer.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 7, 3e-3f, model -> {
+                seen.add(snapshot(model.parameters(false)));
+                return scripted[seen.size() - 1];
+            });
+            assertThat(seen).as("epochs 3 and 4 did not beat epoch 2: stop after 4").hasSize(4);
+            assertThat(trainer.keptEpochs()).isEqualTo(2);
+            Map<String, float[]> now = snapshot(lm.parameters(false));
+            for (String k : now.keySet()) {
+                assertThat(now.get(k)).as(k).containsExactly(seen.get(1).get(k));
+            }
+        }
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            RecLMTrainer off = new RecLMTrainer(Fixtures.tinyTraining(), line -> { });
+            List<Integer> calls = new ArrayList<>();
+            off.trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 3, 3e-3f, model -> {
+                calls.add(1);
+                return 0;
+            });
+            assertThat(calls).as("patience 0: no validation, every epoch").isEmpty();
+            assertThat(off.keptEpochs()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void theValidationLikelihoodRisesAsTheModelLearnsThePlantedHabit() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        List<io.adaptrec.worker.eval.EvalCase> cases = new ArrayList<>();
+        for (long[] s : Fixtures.sequences(20, 12, 99).values()) {
+            long target = s[s.length - 1];
+            long[] cands = {target, (target + 7) % Fixtures.ITEMS + 1, (target + 23) % Fixtures.ITEMS + 1};
+            cases.add(new io.adaptrec.worker.eval.EvalCase(new io.adaptrec.worker.eval.Query(1,
+                    java.util.Arrays.copyOf(s, s.length - 1), cands), target));
+        }
+        int[] prefix = RecLMSystem.sequencePrefix(vocab);
+        RecLMTrainer.Validation v = RecLMTrainer.candidateLogLikelihood(cases, prefix, 5);
+        assertThat(RecLMTrainer.candidateLogLikelihood(List.of(), prefix, 5)).as("nothing to stop on").isNull();
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            double before = v.score(lm);
+            assertThat(before).as("three candidates, untrained").isCloseTo(Math.log(1 / 3.0), within(0.3));
+            new RecLMTrainer(Fixtures.tinyTraining(), line -> { }).trainSequences(lm, seqs, prefix, 8, 5e-3f);
+            assertThat(v.score(lm)).as("after learning next = last + 1").isGreaterThan(before + 0.2);
         }
     }
 
