@@ -9,12 +9,15 @@ import io.adaptrec.worker.eval.PopularRecommender;
 import io.adaptrec.worker.eval.Protocol;
 import io.adaptrec.worker.eval.Recommender;
 import io.adaptrec.worker.eval.RecommenderFactory;
+import io.adaptrec.worker.eval.ResultStore;
 import io.adaptrec.worker.eval.Split;
 import io.adaptrec.worker.eval.Stage;
 import io.adaptrec.worker.model.RecLMConfig;
 import io.adaptrec.worker.model.RecLMSystem;
 import io.adaptrec.worker.model.TrainConfig;
 import io.adaptrec.worker.model.SasRec;
+import io.adaptrec.worker.model.SharedStageA;
+import io.adaptrec.worker.selection.DemoSelector;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -108,6 +111,12 @@ public final class EvalCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--ablation", paramLabel = "DIR", description = "Ablation: every RecLM variant listed trains its "
+            + "own model, with its own strategy and M in stages B and C (adaptrec: B by similarity, C adaptive), all "
+            + "sharing one stage A per training seed; implies --retrain-per-seed. Stage-A models and every finished "
+            + "(variant, seed) are kept under DIR, so a stopped run resumes where it stopped (same settings only).")
+    Path ablation;
+
     @Option(names = "--no-progress", description = "Hide the progress bar.")
     boolean noProgress;
 
@@ -131,8 +140,12 @@ public final class EvalCommand implements Callable<Integer> {
         Dataset data = input.load(DatasetKind.parse(dataset)).dataset();
         List<Protocol> protocols = protocol.equalsIgnoreCase("both")
                 ? List.of(Protocol.LLARA, Protocol.LOO) : List.of(Protocol.parse(protocol));
+        if (ablation != null && (model != null || throughPipeline)) {
+            throw new IllegalArgumentException("--ablation trains its models: it takes neither --model nor --through-pipeline");
+        }
         EvalConfig cfg = new EvalConfig(LongStream.rangeClosed(1, seeds).boxed().toList(),
-                Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), retrainPerSeed, !throughPipeline, 64, !noProgress);
+                Stage.valueOf(stage.toUpperCase(java.util.Locale.ROOT)), retrainPerSeed || ablation != null,
+                !throughPipeline, 64, !noProgress);
         if (throughPipeline) {
             if (pipeline == null) {
                 throw new IllegalArgumentException("--through-pipeline needs the roles composed: run it as './adaptrec eval'");
@@ -150,7 +163,21 @@ public final class EvalCommand implements Callable<Integer> {
                 checkModelFits(model, p);
             }
             Map<String, RecommenderFactory> factories = new LinkedHashMap<>();
-            if (!reclm.isEmpty()) {
+            ResultStore store = null;
+            if (ablation != null) {
+                Path dir = ablation.resolve(p.cliName() + "-" + cfg.stage().cliName());
+                checkSettings(dir, data.name(), p);
+                store = new ResultStore(dir);
+                SharedStageA stageA = new SharedStageA(dir, opts.model(), System.err::println);
+                for (RecLMSystem.Variant v : reclm) {
+                    factories.put(v.name(), (td, seed) -> {
+                        TrainConfig tc = opts.training(trainSeed(seed)).withM(v.m());
+                        RecLMSystem sys = RecLMSystem.trainPrompts(stageA.model(td, seed, tc), td, tc,
+                                DemoSelector.Config.defaults(), v.strategy(), System.err::println, (a, b, c) -> { });
+                        return sys.recommenders(List.of(v));
+                    });
+                }
+            } else if (!reclm.isEmpty()) {
                 factories.put("reclm", (td, seed) -> {
                     RecLMSystem sys = model != null
                             ? RecLMSystem.load(model, td, opts.training(trainSeed(seed)).historyLen())
@@ -165,7 +192,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (variants.contains(PopularRecommender.NAME)) {
                 factories.put(PopularRecommender.NAME, PopularRecommender.factory());
             }
-            EvalReport report = new EvalRunner(cfg, System.out).run(split, factories);
+            EvalReport report = new EvalRunner(cfg, System.out).run(split, factories, store);
             if (reportJson != null) {
                 Path file = protocols.size() == 1 ? reportJson : withSuffix(reportJson, p.cliName());
                 report.writeJson(file);
@@ -204,6 +231,32 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + model + " was trained for protocol '" + trained + "'"
                     + (past != 1 ? " on the earliest " + past + " of the data" : "") + ", not for this evaluation's '"
                     + p.cliName() + "' split on all of it: its training may have seen this split's test users or targets");
+        }
+    }
+
+    /**
+     * An ablation directory holds results of one setting only: the first run writes {@code settings.json},
+     * a later run with other settings (dataset, protocol, time safety, model, training schedule) is refused
+     * rather than mixed with it.
+     */
+    void checkSettings(Path dir, String datasetName, Protocol p) throws java.io.IOException {
+        Map<String, String> now = new LinkedHashMap<>();   // strings only, so that a JSON round trip compares equal
+        now.put("dataset", datasetName);
+        now.put("protocol", p.cliName());
+        now.put("time_safe", String.valueOf(timeSafe));
+        now.put("model", opts.model().toString());
+        now.put("training", opts.training(0).toString());
+        now.put("train_seed_of_seed_1", String.valueOf(trainSeed(1)));
+        now.put("selection", DemoSelector.Config.defaults().toString());
+        Path file = dir.resolve("settings.json");
+        if (java.nio.file.Files.isRegularFile(file)) {
+            Map<?, ?> before = new com.fasterxml.jackson.databind.ObjectMapper().readValue(file.toFile(), Map.class);
+            if (!before.equals(now)) {
+                throw new IllegalArgumentException("--ablation " + dir + " holds results of other settings: "
+                        + before + "; now: " + now + ". Use another directory (or delete that one).");
+            }
+        } else {
+            io.adaptrec.worker.eval.JsonReport.write(file, now);
         }
     }
 

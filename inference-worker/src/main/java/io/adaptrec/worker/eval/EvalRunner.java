@@ -47,6 +47,18 @@ public final class EvalRunner {
      *                  names label the variants
      */
     public EvalReport run(Split split, Map<String, RecommenderFactory> factories) throws Exception {
+        return run(split, factories, null);
+    }
+
+    /**
+     * As {@link #run(Split, Map)}; with a {@code store}, a (factory, seed) whose results it holds is neither
+     * trained nor scored again, and every (factory, seed) finished here is saved to it as soon as it is scored,
+     * so that a run stopped half-way resumes where it stopped. Needs one training per seed.
+     */
+    public EvalReport run(Split split, Map<String, RecommenderFactory> factories, ResultStore store) throws Exception {
+        if (store != null && !config.retrainPerSeed()) {
+            throw new IllegalArgumentException("stored results need one training per seed (retrainPerSeed)");
+        }
         if (factories.isEmpty()) {
             throw new IllegalArgumentException("no recommender factories given");
         }
@@ -62,7 +74,7 @@ public final class EvalRunner {
         Map<String, Tally> tallies = new LinkedHashMap<>();
         Map<String, List<Recommender>> trained = new LinkedHashMap<>();
         Map<String, Double> trainNanos = new LinkedHashMap<>();
-        int trainRuns = 0;
+        Map<String, Integer> trainCounts = new LinkedHashMap<>();
         long started = System.nanoTime();
         long variantsPerSeed = factories.size();
         try (Progress progress = Progress.start(config.progress(), "eval " + split.dataset() + "/"
@@ -73,24 +85,37 @@ public final class EvalRunner {
                 if (train) {
                     closeAll(trained);
                     trained.clear();
-                    trainRuns++;
                     TrainingData data = split.trainingData(seed);
                     for (Map.Entry<String, RecommenderFactory> f : factories.entrySet()) {
+                        Map<String, Map<String, Double>> stored = store == null ? null : store.load(f.getKey(), seed);
+                        if (stored != null) {
+                            for (Map.Entry<String, Map<String, Double>> r : stored.entrySet()) {
+                                tallies.computeIfAbsent(r.getKey(), n -> new Tally(f.getKey())).perSeed
+                                        .add(new EvalReport.SeedResult(seed, r.getValue()));
+                            }
+                            progress.step((long) stored.size() * holdouts.size());
+                            out.printf("%s, seed %d: stored results reused (%s)%n", f.getKey(), seed, store.dir());
+                            continue;
+                        }
                         progress.message("training " + f.getKey() + " (seed " + seed + ")");
                         long t0 = System.nanoTime();
                         List<Recommender> recs = f.getValue().create(data, seed);
                         trainNanos.merge(f.getKey(), (double) (System.nanoTime() - t0), Double::sum);
+                        trainCounts.merge(f.getKey(), 1, Integer::sum);
                         if (recs == null || recs.isEmpty()) {
                             throw new IllegalStateException("factory '" + f.getKey() + "' returned no recommender");
                         }
                         trained.put(f.getKey(), List.copyOf(recs));
                     }
                     checkUniqueNames(trained);
-                    variantsPerSeed = trained.values().stream().mapToLong(List::size).sum();
-                    progress.maxHint(config.seeds().size() * variantsPerSeed * holdouts.size());
+                    if (!trained.isEmpty()) {
+                        variantsPerSeed = trained.values().stream().mapToLong(List::size).sum();
+                        progress.maxHint(config.seeds().size() * variantsPerSeed * holdouts.size());
+                    }
                 }
                 List<EvalCase> cases = split.cases(config.stage(), seed);
                 for (Map.Entry<String, List<Recommender>> f : trained.entrySet()) {
+                    Map<String, Map<String, Double>> scored = new LinkedHashMap<>();
                     for (Recommender rec : f.getValue()) {
                         Tally tally = tallies.computeIfAbsent(rec.name(), n -> new Tally(f.getKey()));
                         progress.message(rec.name() + " (seed " + seed + ")");
@@ -105,6 +130,10 @@ public final class EvalRunner {
                             metrics.putAll(tally.fullMetrics);
                         }
                         tally.perSeed.add(new EvalReport.SeedResult(seed, metrics));
+                        scored.put(rec.name(), metrics);
+                    }
+                    if (store != null) {
+                        store.save(f.getKey(), seed, scored);
                     }
                 }
             }
@@ -113,10 +142,10 @@ public final class EvalRunner {
         }
         double totalSeconds = (System.nanoTime() - started) / 1e9;
         double trainSeconds = trainNanos.values().stream().mapToDouble(Double::doubleValue).sum() / 1e9;
-        int runs = trainRuns;
         List<EvalReport.VariantResult> variants = new ArrayList<>();
         tallies.forEach((name, t) -> variants.add(new EvalReport.VariantResult(name, t.factory, t.perSeed,
-                trainNanos.getOrDefault(t.factory, 0.0) / 1e9 / runs, t.evalNanos / 1e9)));
+                trainNanos.getOrDefault(t.factory, 0.0) / 1e9 / Math.max(1, trainCounts.getOrDefault(t.factory, 0)),
+                t.evalNanos / 1e9)));
         EvalReport report = new EvalReport(split.dataset(), split.protocol(), config.stage(), config.seeds(),
                 holdouts.size(), split.training().size(), split.trainingInteractions(), split.config().candidates(),
                 trainSeconds, totalSeconds - trainSeconds, variants, Machine.describe(), Instant.now().toString(),

@@ -97,28 +97,81 @@ public final class RecLMSystem implements AutoCloseable {
     /** As above, calling {@code listener} after every epoch of every stage (e.g. for validation curves). */
     public static RecLMSystem train(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, DemoSelector.Config sc,
                                     Consumer<String> log, RecLMTrainer.EpochListener listener) {
+        LanguageModel lm = trainBase(data, modelCfg, tc, log, listener);
+        return trainPrompts(lm, data, tc, sc, Strategy.ADAPTIVE, log, listener);
+    }
+
+    /**
+     * Stage A alone: a new model of {@code data}'s vocabulary trained on its sequences, with early stopping on
+     * {@code data}'s validation cases when {@link TrainConfig#patience()} is above 0.
+     */
+    public static LanguageModel trainBase(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, Consumer<String> log,
+                                          RecLMTrainer.EpochListener listener) {
         Map<Long, long[]> seqs = sequences(data);
-        Vocabulary vocab = Vocabulary.build(data.catalogue(), templateWords());
+        Vocabulary vocab = vocabulary(data);
         LanguageModel lm = LanguageModel.create(modelCfg, vocab, tc.seed());
         log.accept(String.format("RecLM: %d users, %d interactions, vocabulary %d (%d items), %d parameters",
                 seqs.size(), data.interactionCount(), vocab.size(), vocab.itemCount(),
                 lm.parameters(false).values().stream().mapToLong(p -> p.getArray().size()).sum()));
+        int[] prefix = sequencePrefix(vocab);
+        new RecLMTrainer(tc, log).onEpoch(listener).trainSequences(lm, seqs, prefix, tc.seqEpochs(), tc.lr(),
+                RecLMTrainer.candidateLogLikelihood(data.validation(), prefix, tc.historyLen()));
+        return lm;
+    }
+
+    /** The vocabulary RecLM builds for {@code data}: its catalogue's items and words, and both templates' words. */
+    public static Vocabulary vocabulary(TrainingData data) {
+        return Vocabulary.build(data.catalogue(), templateWords());
+    }
+
+    /**
+     * A new model for {@code data} (seeded {@code seed}) whose base holds {@code baseWeights} (parameter name to
+     * values, as {@link #baseWeights} returns them): one stage-A result fine-tuned several ways, each on its own copy.
+     */
+    public static LanguageModel copyOf(TrainingData data, RecLMConfig modelCfg, int seed, Map<String, float[]> baseWeights) {
+        LanguageModel lm = LanguageModel.create(modelCfg, vocabulary(data), seed);
+        for (var p : lm.parameters(false).entrySet()) {
+            float[] w = baseWeights.get(p.getKey());
+            if (w == null || w.length != p.getValue().getArray().size()) {
+                lm.close();
+                throw new IllegalArgumentException("base weights do not fit this model: parameter '" + p.getKey()
+                        + "' is " + (w == null ? "missing" : "of size " + w.length));
+            }
+            p.getValue().getArray().set(w);
+        }
+        return lm;
+    }
+
+    /** The base (non-adapter) parameters of {@code lm} by name, copied out. */
+    public static Map<String, float[]> baseWeights(LanguageModel lm) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        lm.parameters(false).forEach((name, p) -> out.put(name, p.getArray().toFloatArray()));
+        return out;
+    }
+
+    /**
+     * Stages B and C on a stage-A model ({@code lm}, which the returned system owns): every weight on
+     * User-Contextualised prompts, then LoRA with the base frozen, both with {@link TrainConfig#m()}
+     * demonstrations chosen by {@code strategy}, re-selected every epoch. {@link Strategy#ADAPTIVE} is
+     * AdaptRec's schedule: stage B selects by similarity (the model cannot judge demonstrations before it has
+     * learnt the prompt language), stage C adaptively. Another strategy trains both stages with itself, so
+     * that an ablation's model has seen the prompts it is evaluated on.
+     */
+    public static RecLMSystem trainPrompts(LanguageModel lm, TrainingData data, TrainConfig tc, DemoSelector.Config sc,
+                                           Strategy strategy, Consumer<String> log, RecLMTrainer.EpochListener listener) {
+        Map<Long, long[]> seqs = sequences(data);
         RecLMTrainer trainer = new RecLMTrainer(tc, log).onEpoch(listener);
         PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
-        int[] prefix = sequencePrefix(vocab);
-        trainer.trainSequences(lm, seqs, prefix, tc.seqEpochs(), tc.lr(),
-                RecLMTrainer.candidateLogLikelihood(data.validation(), prefix, tc.historyLen()));
         RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
-        trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood, afterA.selector, Strategy.SIMILARITY, false,
-                tc.promptEpochs());
+        trainer.trainPrompts(lm, seqs, rec, afterA.neighbourhood, afterA.selector,
+                strategy == Strategy.ADAPTIVE ? Strategy.SIMILARITY : strategy, false, tc.promptEpochs());
         // The base is final from here on: rebuild stage 1 on its embeddings, then adapt with LoRA.
         RecLMSystem sys = new RecLMSystem(lm, seqs, times(data), sc, tc.historyLen());
         // Re-selection inside training judges pool members on tc.judgeItems() known items: it scores
         // (N + 1) x judgeItems prompts per training prompt, so its cost grows linearly with them.
         RecLMSystem judge = sys.withSelection(
                 new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), tc.judgeItems()));
-        trainer.trainPrompts(lm, seqs, rec, judge.neighbourhood, judge.selector, Strategy.ADAPTIVE, true,
-                tc.loraEpochs());
+        trainer.trainPrompts(lm, seqs, rec, judge.neighbourhood, judge.selector, strategy, true, tc.loraEpochs());
         sys.selector.invalidate();
         return sys;
     }
