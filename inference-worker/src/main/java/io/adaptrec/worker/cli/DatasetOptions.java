@@ -1,5 +1,6 @@
 package io.adaptrec.worker.cli;
 
+import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.Datasets;
 import io.adaptrec.worker.data.LoadOptions;
@@ -46,6 +47,11 @@ public final class DatasetOptions {
   @Option(names = "--seed", paramLabel = "N", description = "synthetic: generator seed; same seed, same data (default 42).")
   Long seed;
 
+  @Option(names = "--item-text", paramLabel = "MODE", defaultValue = "keep",
+      description = "Item text the run may use: keep (titles and genres), no-genres, or opaque (genres and ratings dropped, "
+          + "every title a made-up one-word name, so text carries nothing an item id does not) (default: ${DEFAULT-VALUE}).")
+  String itemText = "keep";
+
   /** ../shared/datasets/ml-100k next to the repository (or the working directory without the launcher). */
   public static Path defaultMovieLensDir() {
     return Path.of(System.getProperty(HOME_PROPERTY, ".")).toAbsolutePath().resolve("../shared/datasets/ml-100k").normalize();
@@ -90,10 +96,13 @@ public final class DatasetOptions {
       case "millis" -> TimestampUnit.MILLIS;
       default -> throw new IllegalArgumentException("--timestamp-unit must be auto, seconds or millis, got '" + timestampUnit + "'");
     };
+    Dataset.ItemText.parse(itemText);   // fail on a typo before anything is read
     return LoadOptions.defaults().withLenient(lenient).withTimestampUnit(unit).withSynthetic(synthetic());
   }
 
   public LoadResult load(DatasetKind kind) {
-    return Datasets.load(kind, directory(kind), validate(kind));
+    Dataset.ItemText text = Dataset.ItemText.parse(itemText);
+    LoadResult r = Datasets.load(kind, directory(kind), validate(kind));
+    return text == Dataset.ItemText.KEEP ? r : new LoadResult(r.dataset().withItemText(text), r.report());
   }
 }

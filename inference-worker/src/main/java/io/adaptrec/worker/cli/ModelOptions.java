@@ -43,11 +43,15 @@ public final class ModelOptions {
             + "(default: the TrainConfig default).")
     Float weightDecay;
 
-    @Option(names = "--patience", description = "Early stopping of stage A and of SASRec on the split's validation "
-            + "cases (mean log-likelihood of the target among its candidates): stop after this many epochs without "
-            + "a better score and keep the best epoch; the --epochs counts are then maxima; 0 trains every epoch "
-            + "(default: the TrainConfig default).")
+    @Option(names = "--patience", description = "Early stopping of RecLM's stage A on the split's validation cases "
+            + "(mean log-likelihood of the target among its candidates): stop after this many epochs without a better "
+            + "score and keep the best epoch; the stage-A epochs are then a maximum; 0 trains every epoch "
+            + "(default: the TrainConfig default, 0).")
     Integer patience;
+
+    @Option(names = "--sasrec-patience", description = "The same early stopping for the SASRec baseline; its epochs "
+            + "(the 4th of --epochs) are then a maximum (default: the TrainConfig default, 3 with at most 40 epochs).")
+    Integer sasrecPatience;
 
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
@@ -79,6 +83,9 @@ public final class ModelOptions {
         }
         if (patience != null) {
             t = t.withPatience(patience);
+        }
+        if (sasrecPatience != null) {
+            t = t.withSasrecPatience(sasrecPatience);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

@@ -41,6 +41,70 @@ public record Dataset(String name, List<Item> items, List<Event> interactions) {
         return (int) Math.round(interactions.size() * fraction);
     }
 
+    /** How much item text a run may use ({@link #withItemText}). */
+    public enum ItemText {
+        /** titles and genres as loaded */
+        KEEP,
+        /** titles only, no genres */
+        NO_GENRES,
+        /**
+         * Genres and ratings dropped, and every title replaced by a made-up one-word name unique to the item
+         * (e.g. {@code "Vokedi"}), like artist names: the text then carries nothing that the item id does not.
+         * MovieLens-100K this way stands in for datasets of another domain.
+         */
+        OPAQUE;
+
+        public static ItemText parse(String s) {
+            return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "keep" -> KEEP;
+                case "no-genres" -> NO_GENRES;
+                case "opaque" -> OPAQUE;
+                default -> throw new IllegalArgumentException("--item-text must be keep, no-genres or opaque, got '" + s + "'");
+            };
+        }
+    }
+
+    /** This dataset with its item text reduced as {@code mode} says; its name says so (e.g. {@code ml-100k-opaque}). */
+    public Dataset withItemText(ItemText mode) {
+        return switch (mode) {
+            case KEEP -> this;
+            case NO_GENRES -> new Dataset(name + "-no-genres",
+                    items.stream().map(i -> new Item(i.itemId(), i.title(), List.of())).toList(), interactions);
+            case OPAQUE -> {
+                java.util.Set<String> used = new java.util.HashSet<>();
+                List<Item> opaque = new java.util.ArrayList<>(items.size());
+                for (Item i : items) {
+                    String n = opaqueName(i.itemId(), 0);
+                    for (int k = 1; !used.add(n); k++) {
+                        n = opaqueName(i.itemId(), k);
+                    }
+                    opaque.add(new Item(i.itemId(), n, List.of()));
+                }
+                yield new Dataset(name + "-opaque", opaque, interactions.stream()
+                        .map(e -> new Event(e.userId(), e.itemId(), e.eventTimeMillis(), null)).toList());
+            }
+        };
+    }
+
+    /** A pronounceable made-up word drawn from the item id (and {@code salt} on a clash): consonant-vowel pairs. */
+    static String opaqueName(long itemId, int salt) {
+        long z = itemId * 0x9E3779B97F4A7C15L + salt * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 31)) * 0x94D049BB133111EBL;
+        z ^= z >>> 29;
+        String consonants = "bdfgklmnprstvz";
+        String vowels = "aeiou";
+        StringBuilder w = new StringBuilder();
+        long x = z & Long.MAX_VALUE;
+        for (int k = 0; k < 3; k++) {
+            w.append(consonants.charAt((int) (x % consonants.length())));
+            x /= consonants.length();
+            w.append(vowels.charAt((int) (x % vowels.length())));
+            x /= vowels.length();
+        }
+        w.setCharAt(0, Character.toUpperCase(w.charAt(0)));
+        return w.toString();
+    }
+
     /** The same catalogue with only the earliest {@code fraction} of the interactions (by event time). */
     public Dataset earliest(double fraction) {
         return fraction == 1 ? this : new Dataset(name, items, byTime().subList(0, timeCut(fraction)));

@@ -32,7 +32,7 @@ public final class SasRec implements Recommender, AutoCloseable {
         Vocabulary vocab = Vocabulary.build(RecLMSystem.idOnly(data.catalogue()), Set.of());
         LanguageModel lm = LanguageModel.create(modelCfg.withTextAware(false), vocab, tc.seed());
         log.accept("SASRec: " + vocab.itemCount() + " items, " + tc.sasrecEpochs() + " epochs");
-        RecLMTrainer trainer = new RecLMTrainer(tc, log);
+        RecLMTrainer trainer = new RecLMTrainer(tc.forSasrec(), log);
         trainer.trainSequences(lm, seqs, PREFIX, tc.sasrecEpochs(), tc.lr(),
                 RecLMTrainer.candidateLogLikelihood(data.validation(), PREFIX, tc.historyLen()));
         return new SasRec(lm, tc.historyLen());

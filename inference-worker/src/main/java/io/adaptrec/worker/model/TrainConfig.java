@@ -22,14 +22,17 @@ package io.adaptrec.worker.model;
  * @param judgeItems    stage C: most recent known items on which the model judges each pool member
  *                      when it re-selects demonstrations (serving uses DemoSelector.Config's own)
  * @param weightDecay   decoupled weight decay (AdamW) in every stage; 0 trains with plain Adam
- * @param patience      early stopping of stage A and of SASRec on the training split's validation cases:
- *                      stop after this many epochs without a better validation score and keep the best
- *                      epoch's weights (seqEpochs / sasrecEpochs are then the maximum); 0 trains every epoch
+ * @param patience      early stopping of RecLM's stage A on the training split's validation cases: stop after
+ *                      this many epochs without a better validation score and keep the best epoch's weights
+ *                      (seqEpochs is then the maximum); 0 trains every epoch (the default: on ML-100K loo
+ *                      validation, stopping stage A at its own best epoch made the final RecLM worse)
+ * @param sasrecPatience the same for the SASRec baseline (sasrecEpochs is then the maximum; default 3 with
+ *                      at most 40 epochs: the baseline is trained with the same care as RecLM)
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
-                          int judgeItems, float weightDecay, int patience) {
+                          int judgeItems, float weightDecay, int patience, int sasrecPatience) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -44,6 +47,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         range("sasrecEpochs", sasrecEpochs, 0, 1000);
         range("judgeItems", judgeItems, 1, 5);
         range("patience", patience, 0, 1000);
+        range("sasrecPatience", sasrecPatience, 0, 1000);
         if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
             throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
         }
@@ -60,46 +64,58 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0);
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0);
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 20);
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3);
     }
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience);
     }
 
     public TrainConfig withWeightDecay(float wd) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience);
     }
 
     public TrainConfig withPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience);
+    }
+
+    public TrainConfig withSasrecPatience(int p) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p);
+    }
+
+    /** The schedule SASRec trains stage A with: its epochs and its patience in place of RecLM's. */
+    public TrainConfig forSasrec() {
+        return new TrainConfig(seed, sasrecEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay,
+                sasrecPatience, sasrecPatience);
     }
 
     private static void range(String key, int v, int min, int max) {
