@@ -17,6 +17,13 @@ final class Endpoints {
   static final String DEFAULT_BOOTSTRAP = Ports.HOST + ":" + StackConfig.DEFAULT_KAFKA_PORT;
   static final String DEFAULT_REGISTRY = "http://" + Ports.HOST + ":" + StackConfig.DEFAULT_REGISTRY_PORT;
 
+  /**
+   * How long a command waits for a cluster that accepts connections to answer. Generous: on a loaded
+   * 2-core box (13 containers starting at once in the compose test) a healthy cluster took more than
+   * 5 s, and the one-off check then failed a run; an absent broker is still reported at once (the TCP check).
+   */
+  static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(45);
+
   private Endpoints() {}
 
   /**

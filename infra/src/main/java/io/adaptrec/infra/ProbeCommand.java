@@ -92,8 +92,7 @@ public final class ProbeCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     Properties client = clientConfig.client(bootstrap);
-    // A cluster that accepts connections but is slow to answer (a loaded 2-core box) gets up to a minute.
-    if (!Endpoints.kafkaAnswers(client, Duration.ofSeconds(Math.min(60, timeoutSeconds)))) {
+    if (!Endpoints.kafkaAnswers(client, Endpoints.ANSWER_TIMEOUT)) {
       throw new IllegalStateException("no Kafka cluster answers at " + bootstrap);
     }
     Topics topics = new Topics(topicPrefix, clientConfig.serde(registry));

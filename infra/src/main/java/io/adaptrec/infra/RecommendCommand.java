@@ -62,7 +62,7 @@ public final class RecommendCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    if (!Endpoints.kafkaAnswers(clientConfig.client(bootstrap), Duration.ofSeconds(5))) {
+    if (!Endpoints.kafkaAnswers(clientConfig.client(bootstrap), Endpoints.ANSWER_TIMEOUT)) {
       spec.commandLine().getErr().println("No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR"
           + " (a secured one also needs its client settings: --client-config FILE)");
       return 2;

@@ -6,7 +6,6 @@ import io.adaptrec.worker.cli.DatasetOptions;
 import io.adaptrec.worker.data.DatasetKind;
 import io.adaptrec.worker.data.LoadResult;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -88,7 +87,7 @@ public final class ReplayCommand implements Callable<Integer> {
     String registryUrl = registry == null ? Endpoints.DEFAULT_REGISTRY : Endpoints.stripSlash(registry);
     if (!embedded) {
       kafka = bootstrap != null ? bootstrap : Endpoints.DEFAULT_BOOTSTRAP;
-      if (!Endpoints.kafkaAnswers(clientConfig.client(kafka), Duration.ofSeconds(5))) {
+      if (!Endpoints.kafkaAnswers(clientConfig.client(kafka), Endpoints.ANSWER_TIMEOUT)) {
         err.println(bootstrap != null
             ? "adaptrec replay: no Kafka cluster answers at " + kafka + "."
             : "adaptrec replay: no local stack is running (nothing answers at " + kafka + ").");
@@ -98,7 +97,7 @@ public final class ReplayCommand implements Callable<Integer> {
         err.println("  (a secured cluster, e.g. 'up --secure', also needs its client settings: --client-config FILE)");
         return 1;
       }
-      if (!Endpoints.registryAnswers(registryUrl, clientConfig.serde(registryUrl).basicAuthUserInfo(), Duration.ofSeconds(5))) {
+      if (!Endpoints.registryAnswers(registryUrl, clientConfig.serde(registryUrl).basicAuthUserInfo(), Endpoints.ANSWER_TIMEOUT)) {
         err.println("adaptrec replay: no schema registry answers at " + registryUrl + "; pass --registry URL.");
         return 1;
       }

@@ -9,7 +9,6 @@ import io.adaptrec.worker.cli.RolloutSimulateCommand;
 import io.adaptrec.worker.rollout.ArmTotals;
 import io.adaptrec.worker.rollout.RolloutOps;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,7 +64,7 @@ public final class RolloutCommand implements Runnable {
 
     /** Null when a broker answers, else the message to print. */
     String unreachable() {
-      return Endpoints.kafkaAnswers(client(), Duration.ofSeconds(5)) ? null
+      return Endpoints.kafkaAnswers(client(), Endpoints.ANSWER_TIMEOUT) ? null
           : "No Kafka broker answers at " + bootstrap + "; start one with ./adaptrec up --model DIR"
               + " (a secured one also needs its client settings: --client-config FILE)";
     }
