@@ -245,10 +245,19 @@ class RolloutIT {
                 AdaptRec.Recommendation rec = core.recommend(List.of(new AdaptRec.Query(u, worker.mirror().history(u).items(),
                         world.unseen(u, 20))), new LiveNeighbourhood(worker.mirror()), Strategy.ADAPTIVE, 3).get(0);
                 var top = rec.ranked().subList(0, 5);
+                // The worker scored this request inside a batch of up to serving.batch.max padded prompts, the
+                // reference scores it alone: float32 matrix products of other shapes round differently (seen:
+                // 3.9e-4 on a log-likelihood of -2.39), so the scores agree to 1e-3 relative, not bit for bit, and two
+                // items whose reference scores tie within that may come in either order.
+                Map<Long, Float> refScore = new HashMap<>();
+                rec.ranked().forEach(s -> refScore.put(s.itemId(), s.score()));
                 for (int i = 0; i < 5; i++) {
-                    assertThat(r.getItems().get(i).getItemId()).isEqualTo(top.get(i).itemId());
-                    assertThat(r.getItems().get(i).getScore()).isCloseTo(top.get(i).score(),
-                            org.assertj.core.data.Offset.offset(1e-4f));
+                    long served = r.getItems().get(i).getItemId();
+                    float want = top.get(i).score();
+                    org.assertj.core.data.Offset<Float> tol = org.assertj.core.data.Offset.offset(Math.max(1e-4f, 1e-3f * Math.abs(want)));
+                    assertThat(refScore).as("served item %d at rank %d", served, i).containsKey(served);
+                    assertThat(refScore.get(served)).as("reference score of the item served at rank %d", i).isCloseTo(want, tol);
+                    assertThat(r.getItems().get(i).getScore()).isCloseTo(want, tol);
                 }
             }
         }
