@@ -31,6 +31,9 @@ public final class IvfPartitioner implements Partitioner {
   private final int lists;
   private final int probes;
   private final float[] centroids; // [lists][dim], unit length
+  // the same centroids column by column (cols[d][list]), so that one user is scored against all of
+  // them in one SIMD pass (Vectors.dots, bit-identical to Vectors.dot row by row); built on first use
+  private transient float[][] cols;
 
   public IvfPartitioner(float[][] centroidRows, int probes) {
     if (centroidRows.length < 1) {
@@ -63,9 +66,11 @@ public final class IvfPartitioner implements Partitioner {
     if (unitVector.length != dim) {
       throw new IllegalArgumentException("embedding has " + unitVector.length + " dimensions, ivf centroids have " + dim);
     }
+    float[] sims = new float[lists];
+    Vectors.dots(unitVector, columns(), 0, lists, sims);
     Candidates best = new Candidates(probes);
     for (int i = 0; i < lists; i++) {
-      float s = Vectors.dot(unitVector, centroids, i);
+      float s = sims[i];
       if (best.size() < probes || best.beatsLast(s, i)) {
         best.insert(i, s);
       }
@@ -75,6 +80,20 @@ public final class IvfPartitioner implements Partitioner {
       out[i] = (int) best.id(i);
     }
     return out;
+  }
+
+  private float[][] columns() {
+    float[][] c = cols;
+    if (c == null) {
+      c = new float[dim][lists];
+      for (int i = 0; i < lists; i++) {
+        for (int d = 0; d < dim; d++) {
+          c[d][i] = centroids[i * dim + d];
+        }
+      }
+      cols = c; // a benign race: every thread builds the same array
+    }
+    return c;
   }
 
   @Override
