@@ -32,8 +32,13 @@ import java.util.Set;
  * its similarities moved. An update or removal of an excluded u touches no other list (u is in
  * none); only its own pool is rescanned.
  *
+ * <p>The candidate lists are derived data: they are a function of the universe's embeddings (the
+ * exact top-K of a scan gives the same visible top-N as any list that keeps the invariant), so
+ * {@link CellPoolFunction} persists only the embeddings and who is owned with which seq, and
+ * {@link #restoreOwned} rebuilds each list by a scan after a restart.
+ *
  * <p>Plain Java (no Flink) so the property test can drive it directly; {@link CellPoolFunction}
- * keeps it as a cache in front of keyed state and persists what each operation reports changed.
+ * keeps it as a cache in front of keyed state.
  */
 public final class CellIndex {
 
@@ -86,7 +91,6 @@ public final class CellIndex {
   private final Map<Long, Integer> slotOf = new HashMap<>();
   private static final int FILTER_WORDS = 4;
 
-  private final List<Long> changedOwners = new ArrayList<>();
   private final List<Long> droppedOwners = new ArrayList<>();
   private final List<Long> poolChanged = new ArrayList<>();
   private long rescans;
@@ -114,11 +118,6 @@ public final class CellIndex {
     this.capacity = capacity;
     this.excluded = excluded;
     this.cols = new float[dim][16];
-  }
-
-  /** Owned users whose candidate list changed in the last operation (persist them). */
-  public List<Long> changedOwners() {
-    return changedOwners;
   }
 
   /** Users no longer owned here after the last operation (remove their persisted lists). */
@@ -163,7 +162,7 @@ public final class CellIndex {
     return ownedCount;
   }
 
-  /** Rebuilds the cache from persisted state: all replicas first, then owned lists. */
+  /** Rebuilds the cache from persisted state: all replicas first, then the owned users. */
   public void restoreReplica(long userId, float[] vector) {
     checkDim(userId, vector);
     Integer slot = slotOf.get(userId);
@@ -174,13 +173,29 @@ public final class CellIndex {
     }
   }
 
-  public void restoreOwned(long userId, long seq, String version, Candidates candidates) {
+  /**
+   * Makes a restored replica owned here and builds its candidate list by a scan of the universe
+   * (after every replica is restored). Not counted in {@link #rescans()}: those are the
+   * maintenance's own re-queries.
+   */
+  public void restoreOwned(long userId, long seq, String version) {
     Integer slot = slotOf.get(userId);
     if (slot == null) {
       throw new IllegalStateException("owned user " + userId + " has no embedding in the cell's state");
     }
-    slot = own(slot, new Owned(seq, version, candidates));
+    Owned o = new Owned(seq, version, new Candidates(capacity));
+    slot = own(slot, o);
+    scan(slot, o.candidates);
     sync(slot);
+  }
+
+  /** The users owned here (for a restart under a changed exclusion set, which re-emits their pools). */
+  public List<Long> ownedUsers() {
+    List<Long> out = new ArrayList<>(ownedCount);
+    for (int j = 0; j < ownedCount; j++) {
+      out.add(ids[j]);
+    }
+    return out;
   }
 
   /**
@@ -247,7 +262,6 @@ public final class CellIndex {
       own.version = version;
       long[] before = membersOnly ? own.candidates.topIds(poolSize) : null;
       rescan(slot, own.candidates);
-      changedOwners.add(u);
       if (!membersOnly || isNew || !sameMembers(before, own.candidates.topIds(poolSize))) {
         poolChanged.add(u); // its own embedding changed: in order mode every similarity moved
       }
@@ -291,28 +305,8 @@ public final class CellIndex {
     }
     sync(slot);
     long v = ids[slot];
-    changedOwners.add(v);
     if (visibleChange(c, beforeIds, beforeSims)) {
       poolChanged.add(v);
-    }
-  }
-
-  /**
-   * Rescans every owned user (after a restore under a changed exclusion set, whose persisted
-   * lists may hold users now excluded or miss users no longer excluded). Reports every owner as
-   * changed, and in {@link #poolChanged()} those whose visible top-N changed.
-   */
-  public void rescanOwners() {
-    clearChanges();
-    for (int j = 0; j < ownedCount; j++) {
-      Owned o = ownerAt[j];
-      long[] beforeIds = o.candidates.topIds(poolSize);
-      float[] beforeSims = o.candidates.topSims(poolSize);
-      rescan(j, o.candidates);
-      changedOwners.add(ids[j]);
-      if (visibleChange(o.candidates, beforeIds, beforeSims)) {
-        poolChanged.add(ids[j]);
-      }
     }
   }
 
@@ -349,6 +343,10 @@ public final class CellIndex {
   /** Exact top-K of the members for the user at {@code slot}: the re-query. */
   private void rescan(int slot, Candidates c) {
     rescans++;
+    scan(slot, c);
+  }
+
+  private void scan(int slot, Candidates c) {
     c.clear();
     float[] q = row(slot);
     float[] sims = scanSims;
@@ -520,7 +518,6 @@ public final class CellIndex {
   }
 
   private void clearChanges() {
-    changedOwners.clear();
     droppedOwners.clear();
     poolChanged.clear();
   }

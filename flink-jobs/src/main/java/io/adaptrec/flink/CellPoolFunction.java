@@ -19,32 +19,41 @@ import org.slf4j.LoggerFactory;
 /**
  * Keyed by cell. Keyed state is the source of truth: {@code replicas} (user -> unit embedding, for
  * the cell's universe), {@code replica-versions} (user -> embedding version of that embedding) and
- * {@code owned} (user -> seq, version and candidate list, for users homed here). A
- * {@link CellVersions} per cell (one {@link CellIndex} per embedding version, so pools never mix
- * versions) is a cache in front of it, rebuilt from state the first time a cell is touched after
- * a (re)start, because scanning a RocksDB MapState on every update would deserialise the whole
- * cell each time. Every operation writes through the entries it changed, so a checkpoint never
- * needs the cache.
+ * {@code owners} (user -> change number, for users homed here). A {@link CellVersions} per cell
+ * (one {@link CellIndex} per embedding version, so pools never mix versions) is a cache in front
+ * of it, rebuilt from state the first time a cell is touched after a (re)start, because scanning a
+ * RocksDB MapState on every update would deserialise the whole cell each time. Every operation
+ * writes through the entries it changed, so a checkpoint never needs the cache.
+ *
+ * <p>The candidate lists are not persisted: they are derived from the embeddings (see
+ * {@link CellIndex}), and the rebuild scans each owned user once, which gives the same visible
+ * pools as before the restart. That keeps the state writes of one update to the user's own
+ * entries (an embedding and its version in each covering cell, and its seq at home) instead of
+ * also rewriting the ≈ 20 lists it enters, leaves or moves in. State written by a build that
+ * persisted the lists ({@code owned}: seq, version and list) is migrated on the cell's first touch:
+ * its seqs move to {@code owners}, its lists are dropped.
  *
  * <p>Users of the exclusion set ({@code pool.exclude-members}) are held like everyone else but are
  * query-only in the cache: they get pools, they are in none. {@code exclusion} (a fingerprint of
- * the set the persisted lists were computed under; absent = the empty set) lets a restart with a
- * changed set repair the cell: on the first touch every owned list is rescanned under the new set,
- * persisted, and the pools that changed are emitted.
+ * the set the cell's emitted pools were computed under; absent = the empty set) lets a restart with
+ * a changed set repair the cell: the rebuilt lists already follow the new set, and on the first
+ * touch every owned pool is emitted once ({@link PoolEmitter} forwards the ones that changed).
  */
 public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, PoolChange> {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(CellPoolFunction.class);
 
-  /** Persisted form of an owned user's candidate list. */
+  /** An owned user's candidate list as builds before derived lists persisted it (read once, to migrate). */
   public record OwnedState(long seq, String version, long[] ids, float[] sims) {}
 
   public static final MapStateDescriptor<Long, float[]> REPLICAS =
       new MapStateDescriptor<>("replicas", Types.LONG, TypeInformation.of(float[].class));
   public static final MapStateDescriptor<Long, String> REPLICA_VERSIONS =
       new MapStateDescriptor<>("replica-versions", Types.LONG, Types.STRING);
+  /** Legacy: lists persisted by earlier builds; emptied by the migration on a cell's first touch. */
   public static final MapStateDescriptor<Long, OwnedState> OWNED =
       new MapStateDescriptor<>("owned", Types.LONG, TypeInformation.of(OwnedState.class));
+  public static final MapStateDescriptor<Long, Long> OWNERS = new MapStateDescriptor<>("owners", Types.LONG, Types.LONG);
   public static final ValueStateDescriptor<Long> EXCLUSION = new ValueStateDescriptor<>("exclusion", Types.LONG);
 
   private final int poolSize;
@@ -56,6 +65,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   private transient MapState<Long, float[]> replicas;
   private transient MapState<Long, String> replicaVersions;
   private transient MapState<Long, OwnedState> owned;
+  private transient MapState<Long, Long> owners;
   private transient ValueState<Long> exclusion;
   private transient Map<Integer, CellVersions> cache;
   private transient Counter dimensionMismatches;
@@ -101,6 +111,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     replicas = getRuntimeContext().getMapState(REPLICAS);
     replicaVersions = getRuntimeContext().getMapState(REPLICA_VERSIONS);
     owned = getRuntimeContext().getMapState(OWNED);
+    owners = getRuntimeContext().getMapState(OWNERS);
     exclusion = getRuntimeContext().getState(EXCLUSION);
     cache = new HashMap<>();
     dimensionMismatches = getRuntimeContext().getMetricGroup().counter("dimensionMismatches");
@@ -129,6 +140,10 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       index.upsert(e.userId(), e.vector(), e.home() == cell, e.seq(), e.embeddingVersion());
       replicas.put(e.userId(), e.vector());
       replicaVersions.put(e.userId(), e.embeddingVersion());
+      dropOwners(index);
+      if (e.home() == cell) {
+        owners.put(e.userId(), e.seq());
+      }
     } else {
       if (!index.contains(e.userId())) {
         return; // e.g. a LEAVE/DELETE for a cell that never held the user: nothing to do
@@ -137,44 +152,65 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       index.remove(e.userId());
       replicas.remove(e.userId());
       replicaVersions.remove(e.userId());
+      dropOwners(index);
       if (wasOwned && e.kind() == CellEvent.DELETE) {
         out.collect(new PoolChange(e.userId(), e.seq(), "", new long[0], new float[0], true, e.producedAt()));
       }
     }
     rescans += index.rescans() - before;
-    writeThrough(index, e.producedAt(), out);
+    emitChanged(index, e.producedAt(), out);
   }
 
   /**
-   * After a (re)start: when the cell's lists were persisted under another exclusion set than the
-   * configured one, rescans every owned list (a brand-new cell has none: free) and records the set.
+   * After a (re)start: when the cell's pools were last emitted under another exclusion set than
+   * the configured one, emits every owned pool once (the rebuilt lists follow the configured set;
+   * {@link PoolEmitter} drops the unchanged ones) and records the set. A brand-new cell has none.
    */
   private void reconcileExclusion(CellVersions index, long producedAt, Collector<PoolChange> out) throws Exception {
     Long persistedUnder = exclusion.value();
     if ((persistedUnder == null ? EMPTY_FINGERPRINT : persistedUnder) == exclusionFingerprint) {
       return;
     }
-    long before = index.rescans();
-    index.rescanOwners();
-    rescans += index.rescans() - before;
-    writeThrough(index, producedAt, out);
+    for (long id : index.ownedUsers()) {
+      emit(index, id, producedAt, out);
+    }
     exclusion.update(exclusionFingerprint);
   }
 
-  /** Persists what the last operation on {@code index} changed and emits the pools that changed. */
-  private void writeThrough(CellVersions index, long producedAt, Collector<PoolChange> out) throws Exception {
+  private void dropOwners(CellVersions index) throws Exception {
     for (long id : index.droppedOwners()) {
-      owned.remove(id);
+      owners.remove(id);
     }
-    for (long id : index.changedOwners()) {
-      CellIndex.Owned o = index.owned(id);
-      Candidates c = o.candidates;
-      owned.put(id, new OwnedState(o.seq, o.version, c.topIds(c.size()), c.topSims(c.size())));
-    }
+  }
+
+  /** Emits the pools that the last operation on {@code index} changed. */
+  private void emitChanged(CellVersions index, long producedAt, Collector<PoolChange> out) {
     for (long id : index.poolChanged()) {
-      CellIndex.Owned o = index.owned(id);
-      out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, producedAt));
+      emit(index, id, producedAt, out);
     }
+  }
+
+  private void emit(CellVersions index, long id, long producedAt, Collector<PoolChange> out) {
+    CellIndex.Owned o = index.owned(id);
+    out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, producedAt));
+  }
+
+  /** State of a build that persisted the lists: keep each owner's seq, drop the lists. */
+  private void migrateLegacyLists() throws Exception {
+    Map<Long, Long> seqs = new HashMap<>();
+    for (Map.Entry<Long, OwnedState> o : owned.entries()) {
+      seqs.put(o.getKey(), o.getValue().seq());
+    }
+    if (!seqs.isEmpty()) {
+      owners.putAll(seqs);
+      owned.clear();
+    }
+  }
+
+  /** What the cache holds for an owned user (seq, version, candidate list), or null (for tests). */
+  CellIndex.Owned cachedOwned(int cell, long userId) {
+    CellVersions index = cache.get(cell);
+    return index == null ? null : index.owned(userId);
   }
 
   /** Full scans run by this instance (own-embedding rescans and re-queries), for metrics and tests. */
@@ -183,9 +219,10 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
   }
 
   /**
-   * Rebuilds the cell's cache from keyed state (empty on first use, full after a restore). State
-   * written before pools were split by version has no {@code replica-versions}: it cannot be
-   * restored (which version a replica is in is not known), so this fails naming the fix.
+   * Rebuilds the cell's cache from keyed state (empty on first use, full after a restore): the
+   * replicas, then each owner's list by a scan. State written before pools were split by version
+   * has no {@code replica-versions}: it cannot be restored (which version a replica is in is not
+   * known), so this fails naming the fix.
    */
   private CellVersions restore(int cell) throws Exception {
     CellVersions index = new CellVersions(poolSize, capacity, excluded, membersOnly);
@@ -198,9 +235,9 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       }
       index.restoreReplica(r.getKey(), version, r.getValue());
     }
-    for (Map.Entry<Long, OwnedState> o : owned.entries()) {
-      OwnedState s = o.getValue();
-      index.restoreOwned(o.getKey(), s.seq(), s.version(), Candidates.of(s.ids(), s.sims(), capacity));
+    migrateLegacyLists();
+    for (Map.Entry<Long, Long> o : owners.entries()) {
+      index.restoreOwned(o.getKey(), o.getValue());
     }
     return index;
   }

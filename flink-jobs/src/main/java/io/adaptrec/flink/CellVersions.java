@@ -26,8 +26,7 @@ import java.util.Set;
  *
  * <p>Plain Java (no Flink), like {@link CellIndex}: the property test drives it directly and
  * {@link CellPoolFunction} keeps it as the per-cell cache. After each operation,
- * {@link #changedOwners()}, {@link #droppedOwners()} and {@link #poolChanged()} list what the
- * operation changed (dropped owners first: a user that moved version can be in both).
+ * {@link #droppedOwners()} and {@link #poolChanged()} list what the operation changed.
  */
 public final class CellVersions {
   private final int poolSize;
@@ -37,7 +36,6 @@ public final class CellVersions {
   private final Map<String, CellIndex> byVersion = new HashMap<>();
   private final Map<Long, String> versionOf = new HashMap<>();
 
-  private final List<Long> changedOwners = new ArrayList<>();
   private final List<Long> droppedOwners = new ArrayList<>();
   private final List<Long> poolChanged = new ArrayList<>();
   private long retiredRescans;
@@ -62,12 +60,7 @@ public final class CellVersions {
     this.excluded = excluded;
   }
 
-  /** Owned users whose candidate list changed in the last operation (persist them). */
-  public List<Long> changedOwners() {
-    return changedOwners;
-  }
-
-  /** Users no longer owned in the index they were owned in before the last operation (remove their persisted lists first). */
+  /** Users no longer owned in the index they were owned in before the last operation (remove them from the persisted owners). */
   public List<Long> droppedOwners() {
     return droppedOwners;
   }
@@ -126,7 +119,7 @@ public final class CellVersions {
     return n;
   }
 
-  /** Rebuilds the cache from persisted state: all replicas first, then owned lists. */
+  /** Rebuilds the cache from persisted state: all replicas first, then the owned users. */
   public void restoreReplica(long userId, String version, float[] vector) {
     String old = versionOf.get(userId);
     if (old != null && !old.equals(version)) {
@@ -136,15 +129,22 @@ public final class CellVersions {
     versionOf.put(userId, version);
   }
 
-  public void restoreOwned(long userId, long seq, String version, Candidates candidates) {
+  /** After every replica: {@code userId} is owned here with change number {@code seq}; its list is rebuilt by a scan in its version. */
+  public void restoreOwned(long userId, long seq) {
     String held = versionOf.get(userId);
     if (held == null) {
       throw new IllegalStateException("owned user " + userId + " has no embedding in the cell's state");
     }
-    if (!held.equals(version)) {
-      throw new IllegalStateException("owned user " + userId + " has a pool of version " + version + " but an embedding of version " + held);
+    byVersion.get(held).restoreOwned(userId, seq, held);
+  }
+
+  /** The users owned here, every version. */
+  public List<Long> ownedUsers() {
+    List<Long> out = new ArrayList<>();
+    for (CellIndex index : byVersion.values()) {
+      out.addAll(index.ownedUsers());
     }
-    byVersion.get(held).restoreOwned(userId, seq, version, candidates);
+    return out;
   }
 
   /**
@@ -161,19 +161,6 @@ public final class CellVersions {
     index.upsert(u, vector, ownedHere, seq, version);
     versionOf.put(u, version);
     collect(index);
-  }
-
-  /**
-   * Rescans every owned user in every version (the exclusion set changed since the persisted
-   * lists were written); the change lists report all owners, {@link #poolChanged()} those whose
-   * visible top-N changed.
-   */
-  public void rescanOwners() {
-    clearChanges();
-    for (CellIndex index : byVersion.values()) {
-      index.rescanOwners();
-      collect(index);
-    }
   }
 
   /** User {@code u} leaves this cell's universe (deleted, below minimum history, or moved away). */
@@ -198,12 +185,10 @@ public final class CellVersions {
 
   private void collect(CellIndex index) {
     droppedOwners.addAll(index.droppedOwners());
-    changedOwners.addAll(index.changedOwners());
     poolChanged.addAll(index.poolChanged());
   }
 
   private void clearChanges() {
-    changedOwners.clear();
     droppedOwners.clear();
     poolChanged.clear();
   }

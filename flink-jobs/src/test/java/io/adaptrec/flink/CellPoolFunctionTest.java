@@ -124,6 +124,28 @@ class CellPoolFunctionTest {
     return changes.stream().filter(c -> c.userId() == user).reduce((a, b) -> b).orElseThrow();
   }
 
+  CellPoolFunction function() {
+    return (CellPoolFunction) ((AbstractUdfStreamOperator<?, ?>) harness.getOperator()).getUserFunction();
+  }
+
+  /** What the cell's cache holds for an owned user (its candidate list is not in state: it is rebuilt on restore). */
+  CellIndex.Owned cached(long user) {
+    CellIndex.Owned o = function().cachedOwned(CELL, user);
+    assertThat(o).as("user %d owned in the cache", user).isNotNull();
+    return o;
+  }
+
+  long[] candidateIds(long user) {
+    Candidates c = cached(user).candidates;
+    return c.topIds(c.size());
+  }
+
+  MapState<Long, Long> ownersState() throws Exception {
+    harness.getOperator().setCurrentKey(CELL);
+    return harness.getOperator().getKeyedStateBackend()
+        .getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, CellPoolFunction.OWNERS);
+  }
+
   MapState<Long, CellPoolFunction.OwnedState> ownedState() throws Exception {
     harness.getOperator().setCurrentKey(CELL);
     return harness.getOperator().getKeyedStateBackend()
@@ -151,7 +173,7 @@ class CellPoolFunctionTest {
     assertThat(last(out, 4).producedAt()).isEqualTo(T0 + seq);
     // user 3's top-2 becomes {2, 4}: user 4 (80 degrees away) now beats user 1 (90 degrees)
     assertThat(last(out, 3).neighbourIds()).containsExactly(2L, 4L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(4L, 2L, 3L);
+    assertThat(candidateIds(1L)).containsExactly(4L, 2L, 3L);
     assertThat(replicaState().keys()).containsExactlyInAnyOrder(1L, 2L, 3L, 4L);
   }
 
@@ -162,7 +184,7 @@ class CellPoolFunctionTest {
     upsert(3, A20, CELL);
     upsert(4, A30, CELL);
     upsert(5, A90, CELL); // outside user 1's K = 3 candidates
-    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(2L, 3L, 4L);
     drainOutput();
     long refillsBefore = refills();
 
@@ -170,7 +192,7 @@ class CellPoolFunctionTest {
 
     List<PoolChange> out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L);
     // the spare made the replacement possible without re-scanning for user 1; only 2's own rescan ran
     assertThat(refills() - refillsBefore).isEqualTo(1);
   }
@@ -184,12 +206,12 @@ class CellPoolFunctionTest {
     upsert(5, A90, CELL); // outside user 1's K = 3 candidates
     upsert(2, A180, CELL);
     drainOutput();
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L);
 
     upsert(3, unit(-170), CELL); // second departure: the re-query finds user 5
 
     assertThat(last(drainOutput(), 1).neighbourIds()).containsExactly(4L, 5L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(4L, 5L, 3L);
+    assertThat(candidateIds(1L)).containsExactly(4L, 5L, 3L);
   }
 
   @Test
@@ -207,7 +229,7 @@ class CellPoolFunctionTest {
     assertThat(tombstone.seq()).isEqualTo(seq);
     assertThat(last(out, 1).neighbourIds()).containsExactly(3L);
     assertThat(last(out, 3).neighbourIds()).containsExactly(1L);
-    assertThat(ownedState().contains(2L)).isFalse();
+    assertThat(ownersState().contains(2L)).isFalse();
     assertThat(replicaState().contains(2L)).isFalse();
   }
 
@@ -222,7 +244,7 @@ class CellPoolFunctionTest {
     List<PoolChange> out = drainOutput();
     assertThat(out).noneMatch(c -> c.userId() == 2);
     assertThat(last(out, 1).neighbourIds()).containsExactly(2L);
-    assertThat(ownedState().contains(2L)).isFalse();
+    assertThat(ownersState().contains(2L)).isFalse();
     assertThat(replicaState().contains(2L)).isTrue();
 
     remove(2, CellEvent.LEAVE);
@@ -247,7 +269,63 @@ class CellPoolFunctionTest {
     List<PoolChange> out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(4L, 2L);
     assertThat(last(out, 4).neighbourIds()).containsExactly(1L, 2L);
-    assertThat(ownedState().get(3L).ids()).containsExactly(2L, 4L, 1L);
+    assertThat(candidateIds(3L)).containsExactly(2L, 4L, 1L);
+  }
+
+  @Test
+  void listsAreRebuiltFromTheEmbeddingsAlone() throws Exception {
+    upsert(1, A, CELL);
+    upsert(2, A30, CELL);
+    upsert(3, A90, CELL);
+    upsert(4, A10, OTHER_CELL); // a replica only
+    upsert(2, A20, CELL); // a moved member: lists edited in place, not rescanned
+    java.util.Map<Long, long[]> before = new java.util.HashMap<>();
+    for (long u : new long[] {1, 2, 3}) {
+      before.put(u, candidateIds(u));
+    }
+    assertThat(ownedState().isEmpty()).as("no list is persisted").isTrue();
+    assertThat(ownersState().get(2L)).isEqualTo(seq); // the owner's latest change number
+    OperatorSubtaskState snapshot = harness.snapshot(1L, T0);
+    harness.close();
+
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
+    harness.initializeState(snapshot);
+    harness.open();
+    checked = 0;
+    remove(9, CellEvent.LEAVE); // touches the cell (rebuilds it) and changes nothing
+
+    assertThat(drainOutput()).isEmpty();
+    for (long u : new long[] {1, 2, 3}) {
+      assertThat(candidateIds(u)).as("list of %d", u).containsExactly(before.get(u));
+    }
+    assertThat(cached(2).seq).isEqualTo(seq - 1);
+    assertThat(function().cachedOwned(CELL, 4L)).isNull();
+    assertThat(refills()).as("the rebuild is not counted as re-queries").isZero();
+  }
+
+  @Test
+  void listsPersistedByAnEarlierBuildAreMigratedToOwners() throws Exception {
+    // state as a build that persisted candidate lists left it: a replica and version per user, a list per owner
+    replicaState().put(1L, A);
+    replicaState().put(2L, A30);
+    replicaState().put(3L, A90);
+    for (long u = 1; u <= 3; u++) {
+      replicaVersionState().put(u, "v1");
+    }
+    ownedState().put(1L, new CellPoolFunction.OwnedState(5, "v1", new long[] {3}, new float[] {0f})); // stale list
+    ownedState().put(3L, new CellPoolFunction.OwnedState(6, "v1", new long[] {2, 1}, new float[] {0.5f, 0f}));
+    sentVersions.putAll(java.util.Map.of(1L, "v1", 2L, "v1", 3L, "v1"));
+
+    remove(9, CellEvent.LEAVE);
+
+    assertThat(ownedState().isEmpty()).isTrue();
+    assertThat(ownersState().get(1L)).isEqualTo(5L);
+    assertThat(ownersState().get(3L)).isEqualTo(6L);
+    assertThat(ownersState().contains(2L)).isFalse();
+    assertThat(candidateIds(1)).containsExactly(2L, 3L); // rebuilt from the embeddings, not the stale list
+    assertThat(candidateIds(3)).containsExactly(2L, 1L);
+    assertThat(cached(1).seq).isEqualTo(5L);
   }
 
   @Test
@@ -264,8 +342,8 @@ class CellPoolFunctionTest {
     assertThat(last(out, 2).neighbourIds()).containsExactly(4L);
     assertThat(last(out, 2).embeddingVersion()).isEqualTo("v2");
     assertThat(last(out, 4).neighbourIds()).containsExactly(2L);
-    assertThat(ownedState().get(2L).version()).isEqualTo("v2");
-    assertThat(ownedState().get(3L).ids()).containsExactly(1L, 5L);
+    assertThat(cached(2L).version).isEqualTo("v2");
+    assertThat(candidateIds(3L)).containsExactly(1L, 5L);
     assertThat(replicaVersionState().get(4L)).isEqualTo("v2");
     assertThat(replicaVersionState().get(5L)).isEqualTo("v1");
   }
@@ -279,7 +357,7 @@ class CellPoolFunctionTest {
     upsert(5, A90, CELL, "v1"); // outside user 1's K = 3 candidates
     upsert(6, A, CELL, "v2");
     upsert(7, A90, CELL, "v2");
-    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(2L, 3L, 4L);
     drainOutput();
     long refillsBefore = refills();
 
@@ -297,9 +375,9 @@ class CellPoolFunctionTest {
     assertThat(last(out, 6).neighbourIds()).containsExactly(2L, 7L);
     assertThat(last(out, 7).neighbourIds()).containsExactly(2L, 6L);
     assertThat(refills() - refillsBefore).as("only 2's own rescan").isEqualTo(1);
-    assertThat(ownedState().get(2L).version()).isEqualTo("v2");
-    assertThat(ownedState().get(2L).ids()).containsExactly(6L, 7L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
+    assertThat(cached(2L).version).isEqualTo("v2");
+    assertThat(candidateIds(2L)).containsExactly(6L, 7L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L);
     assertThat(replicaVersionState().get(2L)).isEqualTo("v2");
 
     upsert(3, A20, CELL, "v2"); // second departure from 1's pool: a re-query among v1 finds 5
@@ -350,7 +428,7 @@ class CellPoolFunctionTest {
     assertThat(last(out, 4).neighbourIds()).containsExactly(1L, 5L);
     assertThat(last(out, 2).neighbourIds()).isEmpty(); // alone in v2 now
     assertThat(last(out, 2).embeddingVersion()).isEqualTo("v2");
-    assertThat(ownedState().get(3L).ids()).containsExactly(5L, 4L, 1L);
+    assertThat(candidateIds(3L)).containsExactly(5L, 4L, 1L);
   }
 
   @Test
@@ -376,7 +454,7 @@ class CellPoolFunctionTest {
     assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
     assertThat(last(out, 2).neighbourIds()).containsExactly(1L, 3L); // its own pool among the others
     assertThat(last(out, 3).neighbourIds()).containsExactly(4L, 1L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L, 5L);
     assertThat(replicaState().keys()).contains(2L);
 
     long rescansBefore = refills();
@@ -390,8 +468,8 @@ class CellPoolFunctionTest {
     out = drainOutput();
     assertThat(out).hasSize(1);
     assertThat(out.get(0).tombstone()).isTrue();
-    assertThat(ownedState().contains(2L)).isFalse();
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+    assertThat(ownersState().contains(2L)).isFalse();
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L, 5L);
   }
 
   @Test
@@ -404,17 +482,17 @@ class CellPoolFunctionTest {
     upsert(5, unit(40), CELL);
     upsert(6, unit(50), CELL); // excluded
     upsert(7, A90, CELL);
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L, 5L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L, 5L);
     drainOutput();
 
     upsert(3, A180, CELL); // first departure: the spare 5 steps in
     assertThat(last(drainOutput(), 1).neighbourIds()).containsExactly(4L, 5L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(4L, 5L);
+    assertThat(candidateIds(1L)).containsExactly(4L, 5L);
 
     upsert(4, unit(-170), CELL); // second: the re-query passes over 6 and 2 and finds 7
     assertThat(last(drainOutput(), 1).neighbourIds()).containsExactly(5L, 7L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(5L, 7L, 4L);
-    assertThat(ownedState().get(6L).ids()).containsExactly(5L, 7L, 1L);
+    assertThat(candidateIds(1L)).containsExactly(5L, 7L, 4L);
+    assertThat(candidateIds(6L)).containsExactly(5L, 7L, 1L);
   }
 
   @Test
@@ -448,7 +526,7 @@ class CellPoolFunctionTest {
     upsert(2, unit(5), CELL);
     upsert(3, A20, CELL);
     upsert(4, A90, CELL);
-    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(2L, 3L, 4L);
     OperatorSubtaskState noExclusion = harness.snapshot(1L, T0);
     harness.close();
 
@@ -464,9 +542,10 @@ class CellPoolFunctionTest {
     List<PoolChange> out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(3L, 4L);
     assertThat(last(out, 3).neighbourIds()).containsExactly(1L, 4L);
-    assertThat(out).noneMatch(c -> c.userId() == 2); // its own pool (1, 3) did not change
-    assertThat(ownedState().get(1L).ids()).containsExactly(3L, 4L);
-    assertThat(ownedState().contains(4L)).isFalse();
+    // the cell emits every owned pool once (the emitter downstream forwards only changed ones): 2's is as before
+    assertThat(last(out, 2).neighbourIds()).containsExactly(1L, 3L);
+    assertThat(candidateIds(1L)).containsExactly(3L, 4L);
+    assertThat(ownersState().contains(4L)).isFalse();
     assertThat(exclusionState().value()).isEqualTo(CellPoolFunction.fingerprint(excluded));
     OperatorSubtaskState excluding2 = harness.snapshot(2L, T0);
     harness.close();
@@ -482,7 +561,7 @@ class CellPoolFunctionTest {
     out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(2L, 3L);
     assertThat(last(out, 3).neighbourIds()).containsExactly(2L, 1L);
-    assertThat(ownedState().get(1L).ids()).containsExactly(2L, 3L, 4L);
+    assertThat(candidateIds(1L)).containsExactly(2L, 3L, 4L);
 
     // a plain restart under the same set rescans nothing
     OperatorSubtaskState same = harness.snapshot(3L, T0);
@@ -510,6 +589,6 @@ class CellPoolFunctionTest {
   }
 
   private long refills() {
-    return ((CellPoolFunction) ((AbstractUdfStreamOperator<?, ?>) harness.getOperator()).getUserFunction()).rescans();
+    return function().rescans();
   }
 }
