@@ -124,6 +124,14 @@ class CellPoolFunctionTest {
     return changes.stream().filter(c -> c.userId() == user).reduce((a, b) -> b).orElseThrow();
   }
 
+  /** A fresh harness around {@code function}, restored from {@code snapshot} (the old one must be closed). */
+  void restart(OperatorSubtaskState snapshot, CellPoolFunction function) throws Exception {
+    harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(function), CellEvent::cell, Types.INT);
+    harness.initializeState(snapshot);
+    harness.open();
+    checked = 0;
+  }
+
   CellPoolFunction function() {
     return (CellPoolFunction) ((AbstractUdfStreamOperator<?, ?>) harness.getOperator()).getUserFunction();
   }
@@ -259,11 +267,7 @@ class CellPoolFunctionTest {
     OperatorSubtaskState snapshot = harness.snapshot(1L, T0);
     harness.close();
 
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
-    harness.initializeState(snapshot);
-    harness.open();
-    checked = 0;
+    restart(snapshot, new CellPoolFunction(2, 3));
     upsert(4, A10, CELL);
 
     List<PoolChange> out = drainOutput();
@@ -288,11 +292,7 @@ class CellPoolFunctionTest {
     OperatorSubtaskState snapshot = harness.snapshot(1L, T0);
     harness.close();
 
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
-    harness.initializeState(snapshot);
-    harness.open();
-    checked = 0;
+    restart(snapshot, new CellPoolFunction(2, 3));
     remove(9, CellEvent.LEAVE); // touches the cell (rebuilds it) and changes nothing
 
     assertThat(drainOutput()).isEmpty();
@@ -415,11 +415,7 @@ class CellPoolFunctionTest {
     OperatorSubtaskState snapshot = harness.snapshot(1L, T0);
     harness.close();
 
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
-    harness.initializeState(snapshot);
-    harness.open();
-    checked = 0;
+    restart(snapshot, new CellPoolFunction(2, 3));
     upsert(4, A10, CELL, "v1");
     upsert(5, A30, CELL, "v1"); // migrates "back": versions are labels, any move is handled the same way
 
@@ -532,11 +528,7 @@ class CellPoolFunctionTest {
 
     // restart excluding 2: on the first touch every owned list is rescanned, changed pools emitted
     excluded = java.util.Set.of(2L);
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3, excluded)), CellEvent::cell, Types.INT);
-    harness.initializeState(noExclusion);
-    harness.open();
-    checked = 0;
+    restart(noExclusion, new CellPoolFunction(2, 3, excluded));
     upsert(4, A90, OTHER_CELL); // any event for the cell: 4 stays a replica here, no longer owned
 
     List<PoolChange> out = drainOutput();
@@ -552,11 +544,7 @@ class CellPoolFunctionTest {
 
     // back to no exclusion: 2 returns to the pools it belongs in
     excluded = java.util.Set.of();
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
-    harness.initializeState(excluding2);
-    harness.open();
-    checked = 0;
+    restart(excluding2, new CellPoolFunction(2, 3));
     upsert(5, A180, OTHER_CELL);
     out = drainOutput();
     assertThat(last(out, 1).neighbourIds()).containsExactly(2L, 3L);
@@ -566,11 +554,7 @@ class CellPoolFunctionTest {
     // a plain restart under the same set rescans nothing
     OperatorSubtaskState same = harness.snapshot(3L, T0);
     harness.close();
-    harness = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new CellPoolFunction(2, 3)), CellEvent::cell, Types.INT);
-    harness.initializeState(same);
-    harness.open();
-    checked = 0;
+    restart(same, new CellPoolFunction(2, 3));
     remove(5, CellEvent.LEAVE);
     assertThat(drainOutput()).isEmpty();
     assertThat(refills()).isZero();
