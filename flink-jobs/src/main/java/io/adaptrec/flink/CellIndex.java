@@ -42,13 +42,15 @@ import java.util.Set;
  */
 public final class CellIndex {
 
-  /** An owned user: the sequence number of its embedding and its candidate list. */
+  /** An owned user: its id, the sequence number of its embedding, its version and its candidate list. */
   public static final class Owned {
+    public final long userId;
     public long seq;
     public String version;
     public final Candidates candidates;
 
-    Owned(long seq, String version, Candidates candidates) {
+    Owned(long userId, long seq, String version, Candidates candidates) {
+      this.userId = userId;
       this.seq = seq;
       this.version = version;
       this.candidates = candidates;
@@ -92,7 +94,7 @@ public final class CellIndex {
   private static final int FILTER_WORDS = 4;
 
   private final List<Long> droppedOwners = new ArrayList<>();
-  private final List<Long> poolChanged = new ArrayList<>();
+  private final List<Owned> poolChanged = new ArrayList<>();
   private long rescans;
 
   public CellIndex(int dim, int poolSize, int capacity) {
@@ -126,7 +128,7 @@ public final class CellIndex {
   }
 
   /** Owned users whose visible top-N changed (or whose own embedding changed) in the last operation. */
-  public List<Long> poolChanged() {
+  public List<Owned> poolChanged() {
     return poolChanged;
   }
 
@@ -183,7 +185,7 @@ public final class CellIndex {
     if (slot == null) {
       throw new IllegalStateException("owned user " + userId + " has no embedding in the cell's state");
     }
-    Owned o = new Owned(seq, version, new Candidates(capacity));
+    Owned o = new Owned(userId, seq, version, new Candidates(capacity));
     slot = own(slot, o);
     scan(slot, o.candidates);
     sync(slot);
@@ -255,7 +257,7 @@ public final class CellIndex {
       Owned own = ownerAt[slot];
       boolean isNew = own == null;
       if (isNew) {
-        own = new Owned(seq, version, new Candidates(capacity));
+        own = new Owned(u, seq, version, new Candidates(capacity));
         slot = own(slot, own);
       }
       own.seq = seq;
@@ -263,7 +265,7 @@ public final class CellIndex {
       long[] before = membersOnly ? own.candidates.topIds(poolSize) : null;
       rescan(slot, own.candidates);
       if (!membersOnly || isNew || !sameMembers(before, own.candidates.topIds(poolSize))) {
-        poolChanged.add(u); // its own embedding changed: in order mode every similarity moved
+        poolChanged.add(own); // its own embedding changed: in order mode every similarity moved
       }
     }
   }
@@ -304,9 +306,8 @@ public final class CellIndex {
       rescan(slot, c);
     }
     sync(slot);
-    long v = ids[slot];
     if (visibleChange(c, beforeIds, beforeSims)) {
-      poolChanged.add(v);
+      poolChanged.add(o);
     }
   }
 

@@ -137,9 +137,11 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
             e.userId(), e.vector().length, cell, dim, e.embeddingVersion());
         return;
       }
-      index.upsert(e.userId(), e.vector(), e.home() == cell, e.seq(), e.embeddingVersion());
+      // one String per version, not one per record and replica (the heap state and the cache hold millions)
+      String version = e.embeddingVersion().intern();
+      index.upsert(e.userId(), e.vector(), e.home() == cell, e.seq(), version);
       replicas.put(e.userId(), e.vector());
-      replicaVersions.put(e.userId(), e.embeddingVersion());
+      replicaVersions.put(e.userId(), version);
       dropOwners(index);
       if (e.home() == cell) {
         owners.put(e.userId(), e.seq());
@@ -172,7 +174,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
       return;
     }
     for (long id : index.ownedUsers()) {
-      emit(index, id, producedAt, out);
+      emit(index.owned(id), producedAt, out);
     }
     exclusion.update(exclusionFingerprint);
   }
@@ -185,14 +187,13 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
 
   /** Emits the pools that the last operation on {@code index} changed. */
   private void emitChanged(CellVersions index, long producedAt, Collector<PoolChange> out) {
-    for (long id : index.poolChanged()) {
-      emit(index, id, producedAt, out);
+    for (CellIndex.Owned o : index.poolChanged()) {
+      emit(o, producedAt, out);
     }
   }
 
-  private void emit(CellVersions index, long id, long producedAt, Collector<PoolChange> out) {
-    CellIndex.Owned o = index.owned(id);
-    out.collect(new PoolChange(id, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, producedAt));
+  private void emit(CellIndex.Owned o, long producedAt, Collector<PoolChange> out) {
+    out.collect(new PoolChange(o.userId, o.seq, o.version, o.candidates.topIds(poolSize), o.candidates.topSims(poolSize), false, producedAt));
   }
 
   /** State of a build that persisted the lists: keep each owner's seq, drop the lists. */
@@ -233,7 +234,7 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
             + " has no embedding version in state (state written before pools were kept per embedding version);"
             + " start the job without this savepoint/checkpoint and let it re-read user-state from the earliest offset");
       }
-      index.restoreReplica(r.getKey(), version, r.getValue());
+      index.restoreReplica(r.getKey(), version.intern(), r.getValue());
     }
     migrateLegacyLists();
     for (Map.Entry<Long, Long> o : owners.entries()) {

@@ -37,7 +37,7 @@ public final class CellVersions {
   private final Map<Long, String> versionOf = new HashMap<>();
 
   private final List<Long> droppedOwners = new ArrayList<>();
-  private final List<Long> poolChanged = new ArrayList<>();
+  private final List<CellIndex.Owned> poolChanged = new ArrayList<>();
   private long retiredRescans;
 
   public CellVersions(int poolSize, int capacity) {
@@ -66,7 +66,7 @@ public final class CellVersions {
   }
 
   /** Owned users whose visible top-N changed (or whose own embedding changed) in the last operation. */
-  public List<Long> poolChanged() {
+  public List<CellIndex.Owned> poolChanged() {
     return poolChanged;
   }
 

@@ -37,6 +37,7 @@ public record PoolsConfig(
     float similarityEpsilon,
     long debounceMs,
     boolean emitOnMembersOnly,
+    int emitCacheUsers,
     int exactShards,
     int lshBits,
     int lshRadius,
@@ -103,6 +104,8 @@ public record PoolsConfig(
       new Key("emit.debounce-ms", "0", "0..600000", "coalesce a user's pool changes for this long before emitting, 0 = emit at once"),
       new Key("emit.on", "order", "order | members",
           "order: emit when the members, their order or a similarity (epsilon) change; members: only when the set of members changes"),
+      new Key("emit.cache-users", "1000000", "0..100000000",
+          "rocksdb: last emitted pools kept in memory per emit subtask (read-through, write-through), 0 = read state every time"),
       new Key("exact.shards", "0", "0..1024", "exact mode: shards (each holds all embeddings), 0 = parallelism"),
       new Key("lsh.bits", "10", "1..20", "lsh mode: hyperplanes, 2^bits cells"),
       new Key("lsh.radius", "1", "0..lsh.bits", "lsh mode: Hamming radius of the buckets each user is replicated to"),
@@ -187,6 +190,7 @@ public record PoolsConfig(
         (float) in.decimal("pool.similarity-epsilon", 0, 1),
         in.integer("emit.debounce-ms", 0, 600_000),
         emitOn(in.text("emit.on")),
+        (int) in.integer("emit.cache-users", 0, 100_000_000),
         (int) in.integer("exact.shards", 0, 1024),
         bits,
         (int) in.integer("lsh.radius", 0, bits),
@@ -347,6 +351,7 @@ public record PoolsConfig(
     m.put("pool.similarity-epsilon", "" + similarityEpsilon);
     m.put("emit.debounce-ms", "" + debounceMs);
     m.put("emit.on", emitOnMembersOnly ? "members" : "order");
+    m.put("emit.cache-users", "" + emitCacheUsers);
     m.put("exact.shards", "" + exactShards);
     m.put("lsh.bits", "" + lshBits);
     m.put("lsh.radius", "" + lshRadius);

@@ -157,7 +157,8 @@ public final class SimilarUserPoolsJob {
         .process(new CellPoolFunction(config.poolSize(), config.capacity(), config.excludedMembers(), config.emitOnMembersOnly()))
         .name("maintain-cell-pools").uid("maintain-cell-pools")
         .keyBy(PoolChange::userId, Types.LONG)
-        .process(new PoolEmitter(config.similarityEpsilon(), config.debounceMs(), config.emitOnMembersOnly()))
+        .process(new PoolEmitter(config.similarityEpsilon(), config.debounceMs(), config.emitOnMembersOnly(),
+            config.stateBackend().equals("rocksdb") ? config.emitCacheUsers() : 0)) // heap state is in memory already
         .name("emit-changed-pools").uid("emit-changed-pools");
   }
 

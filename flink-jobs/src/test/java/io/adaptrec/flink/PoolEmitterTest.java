@@ -117,4 +117,53 @@ class PoolEmitterTest {
       assertThat(h.numKeyedStateEntries()).isEqualTo(1);
     }
   }
+
+  /**
+   * The in-memory cache in front of keyed state (emit.cache-users) changes nothing that is emitted:
+   * a random stream of changes for a few users (stale seqs, repeats, epsilon moves, tombstones)
+   * gives the same output with a cache smaller than the user count (evictions) as without one,
+   * also across a restore from a snapshot, which starts the cache empty.
+   */
+  @Test
+  void cacheInFrontOfStateChangesNothingThatIsEmitted() throws Exception {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+    List<PoolChange> stream = new java.util.ArrayList<>();
+    long[] seq = new long[8];
+    for (int i = 0; i < 600; i++) {
+      int u = r.nextInt(8);
+      seq[u] += r.nextInt(3) - (r.nextInt(10) == 0 ? 2 : 0); // mostly forward, sometimes stale
+      boolean tomb = r.nextInt(25) == 0;
+      long a = r.nextInt(4);
+      long b = 4 + r.nextInt(4);
+      float s = r.nextInt(3) == 0 ? 0.9f + 1e-5f * r.nextInt(3) : 0.5f + 0.1f * r.nextInt(4);
+      stream.add(new PoolChange(u, seq[u], "v1", tomb ? new long[0] : new long[] {a, b},
+          tomb ? new float[0] : new float[] {s, s - 0.1f}, tomb, T0 + i));
+    }
+    assertThat(run(stream, 0)).isEqualTo(run(stream, 3)).isNotEmpty();
+  }
+
+  /** Emitted (user, version, ids) for {@code stream}, restoring from a snapshot half way. */
+  private static List<String> run(List<PoolChange> stream, int cacheUsers) throws Exception {
+    List<String> emitted = new java.util.ArrayList<>();
+    org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+    var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new PoolEmitter(1e-4f, 0, false, cacheUsers), PoolChange::userId, Types.LONG);
+    try (h) {
+      for (PoolChange c : stream.subList(0, stream.size() / 2)) {
+        h.processElement(new StreamRecord<>(c));
+      }
+      h.extractOutputValues().forEach(p -> emitted.add(p.userId() + "@" + p.version() + java.util.Arrays.toString(p.neighbourIds())));
+      snapshot = h.snapshot(1L, T0);
+    }
+    try (var h2 = new KeyedOneInputStreamOperatorTestHarness<>(
+        new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new PoolEmitter(1e-4f, 0, false, cacheUsers)),
+        PoolChange::userId, Types.LONG)) {
+      h2.initializeState(snapshot);
+      h2.open();
+      for (PoolChange c : stream.subList(stream.size() / 2, stream.size())) {
+        h2.processElement(new StreamRecord<>(c));
+      }
+      h2.extractOutputValues().forEach(p -> emitted.add(p.userId() + "@" + p.version() + java.util.Arrays.toString(p.neighbourIds())));
+    }
+    return emitted;
+  }
 }

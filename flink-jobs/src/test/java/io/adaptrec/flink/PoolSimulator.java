@@ -97,9 +97,9 @@ final class PoolSimulator {
       idx.remove(e.userId());
       delivered.remove(e.userId());
     }
-    for (long owner : idx.poolChanged()) {
+    for (CellIndex.Owned o : idx.poolChanged()) {
       poolChanges++;
-      CellIndex.Owned o = idx.owned(owner);
+      long owner = o.userId;
       long[] members = o.candidates.topIds(poolSize);
       if (o.seq >= reportedSeq.getOrDefault(owner, Long.MIN_VALUE)) {
         reportedSeq.put(owner, o.seq);

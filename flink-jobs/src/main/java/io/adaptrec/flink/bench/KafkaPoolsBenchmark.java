@@ -131,7 +131,7 @@ final class KafkaPoolsBenchmark {
       toClose.add(0, reader);
       reader.start();
 
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism());
+      StreamExecutionEnvironment env = PoolsBenchmark.localEnvironment(o);
       SimilarUserPoolsJob.configureEnvironment(env, config);
       new SimilarUserPoolsJob(config, partitioner, KafkaIo.source(config), KafkaIo.sink(config))
           .withDeadLetterSink(KafkaIo.deadLetterSink(config))

@@ -81,6 +81,11 @@ public class PoolsBenchCommand implements Callable<Integer> {
       description = "a job key for this run (repeatable; any key of similar-user-pools.properties), e.g. pool.similarity-epsilon=0.01")
   Map<String, String> settings = new java.util.LinkedHashMap<>();
 
+  @Option(names = "--flink", paramLabel = "KEY=VALUE",
+      description = "a Flink configuration key for the local MiniCluster (repeatable), e.g. taskmanager.memory.managed.size=1g "
+          + "(RocksDB's block cache and write buffers come from managed memory; Flink's local default is 128m)")
+  Map<String, String> flinkSettings = new java.util.LinkedHashMap<>();
+
   @Option(names = "--report-json", required = true, description = "where to write the JSON report")
   Path reportJson;
 
@@ -97,7 +102,7 @@ public class PoolsBenchCommand implements Callable<Integer> {
     int bits = lshBits > 0 ? lshBits : Math.max(1, Math.min(20, (int) Math.round(Math.log(users / 250.0) / Math.log(2))));
     Map<String, Object> report = PoolsBenchmark.run(new PoolsBenchmark.Options(
         users, dim, mode, n, rate, parallelism, stateBackend, l, probes, bits, lshRadius, sample, seed, workDir,
-        path, checkpointMs, pacedUpdates >= 0 ? pacedUpdates : n / 2, bootstrap, registry, settings));
+        path, checkpointMs, pacedUpdates >= 0 ? pacedUpdates : n / 2, bootstrap, registry, settings, flinkSettings));
     PoolsBenchmark.writeJson(report, reportJson);
     System.out.println("pools benchmark: " + report);
     System.out.println("report written to " + reportJson.toAbsolutePath());

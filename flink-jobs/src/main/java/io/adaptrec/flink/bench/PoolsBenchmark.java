@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -39,12 +40,14 @@ public final class PoolsBenchmark {
    * One run's settings. {@code path} is {@code inmemory} (this class) or {@code kafka}
    * ({@link KafkaPoolsBenchmark}: {@code checkpointMs}, {@code pacedUpdates}, {@code bootstrap} and
    * {@code registry} apply to it only; a null bootstrap/registry starts embedded ones). {@code settings}
-   * are job keys (as in similar-user-pools.properties) applied last, e.g. pool.similarity-epsilon.
+   * are job keys (as in similar-user-pools.properties) applied last, e.g. pool.similarity-epsilon;
+   * {@code flink} is Flink configuration for the local MiniCluster (e.g. managed memory).
    */
   public record Options(
       int users, int dim, String mode, long updates, double rate, int parallelism, String stateBackend,
       int lists, int probes, int lshBits, int lshRadius, int sample, long seed, Path workDir,
-      String path, long checkpointMs, long pacedUpdates, String bootstrap, String registry, Map<String, String> settings) {}
+      String path, long checkpointMs, long pacedUpdates, String bootstrap, String registry, Map<String, String> settings,
+      Map<String, String> flink) {}
 
   private PoolsBenchmark() {}
 
@@ -65,7 +68,7 @@ public final class PoolsBenchmark {
     long total = o.users() + o.updates();
     DataGeneratorSource<UserUpdate> source = new DataGeneratorSource<>(
         new Generator(o.users(), o.dim(), o.seed(), o.rate()), total, TypeInformation.of(UserUpdate.class));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism());
+    StreamExecutionEnvironment env = localEnvironment(o);
     SimilarUserPoolsJob.configureEnvironment(env, config);
     new SimilarUserPoolsJob(config, partitioner, source, new BenchRecorder.RecordingSink()).withSourceParallelism(1).build(env);
 
@@ -134,6 +137,11 @@ public final class PoolsBenchmark {
     return PoolsConfig.defaults().with(conf);
   }
 
+  /** A local MiniCluster environment with the run's Flink settings ({@code --flink}). */
+  static StreamExecutionEnvironment localEnvironment(Options o) {
+    return StreamExecutionEnvironment.createLocalEnvironment(o.parallelism(), Configuration.fromMap(o.flink()));
+  }
+
   /** The users whose recall is checked, drawn from the seed. */
   static Set<Long> sample(Options o) {
     Set<Long> sample = new HashSet<>();
@@ -156,6 +164,7 @@ public final class PoolsBenchmark {
     report.put("state_backend", o.stateBackend());
     report.put("updates", o.updates());
     report.put("settings", o.settings());
+    report.put("flink_settings", o.flink());
     return report;
   }
 

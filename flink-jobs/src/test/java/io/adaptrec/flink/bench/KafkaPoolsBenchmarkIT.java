@@ -19,10 +19,11 @@ class KafkaPoolsBenchmarkIT {
   void measuresThroughputFreshnessAndRecallThroughKafka(@TempDir Path dir) throws Exception {
     int users = 3000;
     PoolsBenchmark.Options o = new PoolsBenchmark.Options(users, 16, "exact", 3000, 0, 2, "hashmap",
-        8, 4, 4, 1, 200, 42, dir, "kafka", 500, 1500, null, null, Map.of());
+        8, 4, 4, 1, 200, 42, dir, "kafka", 500, 1500, null, null, Map.of(), Map.of("taskmanager.memory.managed.size", "64m"));
     Map<String, Object> report = PoolsBenchmark.run(o);
 
-    assertThat(report).containsEntry("path", "kafka").containsEntry("exactly_once", true);
+    assertThat(report).containsEntry("path", "kafka").containsEntry("exactly_once", true)
+        .containsEntry("flink_settings", Map.of("taskmanager.memory.managed.size", "64m"));
     assertThat((double) report.get("recall@10")).isGreaterThanOrEqualTo(0.999);
     assertThat(report.get("recall_sample_with_pool")).isEqualTo(200L);
     assertThat((double) report.get("updates_per_sec")).isPositive();
