@@ -21,14 +21,6 @@ public final class Candidates {
     sims = new float[capacity];
   }
 
-  public static Candidates of(long[] ids, float[] sims, int capacity) {
-    Candidates c = new Candidates(Math.max(capacity, ids.length));
-    System.arraycopy(ids, 0, c.ids, 0, ids.length);
-    System.arraycopy(sims, 0, c.sims, 0, sims.length);
-    c.size = ids.length;
-    return c;
-  }
-
   public int size() {
     return size;
   }

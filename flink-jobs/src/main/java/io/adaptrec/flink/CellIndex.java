@@ -192,12 +192,8 @@ public final class CellIndex {
   }
 
   /** The users owned here (for a restart under a changed exclusion set, which re-emits their pools). */
-  public List<Long> ownedUsers() {
-    List<Long> out = new ArrayList<>(ownedCount);
-    for (int j = 0; j < ownedCount; j++) {
-      out.add(ids[j]);
-    }
-    return out;
+  public List<Owned> owners() {
+    return Arrays.asList(Arrays.copyOf(ownerAt, ownedCount));
   }
 
   /**

@@ -173,8 +173,8 @@ public class CellPoolFunction extends KeyedProcessFunction<Integer, CellEvent, P
     if ((persistedUnder == null ? EMPTY_FINGERPRINT : persistedUnder) == exclusionFingerprint) {
       return;
     }
-    for (long id : index.ownedUsers()) {
-      emit(index.owned(id), producedAt, out);
+    for (CellIndex.Owned o : index.owners()) {
+      emit(o, producedAt, out);
     }
     exclusion.update(exclusionFingerprint);
   }

@@ -139,10 +139,10 @@ public final class CellVersions {
   }
 
   /** The users owned here, every version. */
-  public List<Long> ownedUsers() {
-    List<Long> out = new ArrayList<>();
+  public List<CellIndex.Owned> owners() {
+    List<CellIndex.Owned> out = new ArrayList<>();
     for (CellIndex index : byVersion.values()) {
-      out.addAll(index.ownedUsers());
+      out.addAll(index.owners());
     }
     return out;
   }
