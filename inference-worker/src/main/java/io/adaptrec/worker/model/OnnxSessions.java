@@ -122,10 +122,11 @@ final class OnnxSessions implements AutoCloseable {
             byte[] onnx = OnnxExport.export(arrays, lora, engine.kind() == EngineOptions.Kind.TENSORRT, s.version());
             OnnxRuntimeScorer scorer = OnnxRuntimeScorer.open(onnx, arrays, engine, s.version());
             lm.underWriteLock(() -> {
+                // counted before it is visible: whoever sees the session serve also sees it counted
+                builds.incrementAndGet();
                 ready.put(s.generation(), scorer);
                 retireUnserved();
             });
-            builds.incrementAndGet();
             LOG.info("{} engine for adapter '{}' built in {} ms ({} KB); serving on it once every adapter has one: {}",
                     engine, s.version(), (System.nanoTime() - t0) / 1_000_000, onnx.length / 1024, servesAll());
         } catch (Exception | LinkageError e) {
