@@ -47,6 +47,8 @@ public record PoolsConfig(
     int parallelism,
     int maxParallelism,
     String stateBackend,
+    String rocksdbCompression,
+    String rocksdbCompactionStyle,
     long checkpointIntervalMs,
     String checkpointDir,
     int restartAttempts,
@@ -115,6 +117,10 @@ public record PoolsConfig(
       new Key("parallelism", "2", "1..1024", "operator parallelism"),
       new Key("max-parallelism", "128", "parallelism..32768", "key groups, the upper bound for rescaling"),
       new Key("state.backend", "rocksdb", "rocksdb | hashmap", "rocksdb (production), hashmap (tests, small populations)"),
+      new Key("rocksdb.compression", "none", "none | snappy | lz4 | zstd",
+          "rocksdb: compression of every level; none spends no CPU on compressing what compaction rewrites"),
+      new Key("rocksdb.compaction-style", "universal", "universal | level",
+          "rocksdb: universal rewrites data fewer times than level (less CPU and disk writes, up to 2x the disk space)"),
       new Key("checkpoint.interval-ms", "10000", "100..3600000", "exactly-once checkpoint interval; pools become visible to read_committed consumers on completion"),
       new Key("checkpoint.dir", "file:///tmp/adaptrec/flink-checkpoints", "URI, non-empty", "checkpoint storage URI"),
       new Key("restart.attempts", "10", "0..1000", "restart attempts after a failure before the job fails (0 = never restart)"),
@@ -178,6 +184,10 @@ public record PoolsConfig(
     if (!offsets.equals("earliest") && !offsets.equals("committed")) {
       throw new IllegalArgumentException("kafka.starting-offsets must be earliest or committed, was '" + offsets + "'");
     }
+    String compression = in.text("rocksdb.compression", v -> v.toLowerCase(Locale.ROOT).matches("none|snappy|lz4|zstd"))
+        .toLowerCase(Locale.ROOT);
+    String compactionStyle = in.text("rocksdb.compaction-style", v -> v.toLowerCase(Locale.ROOT).matches("universal|level"))
+        .toLowerCase(Locale.ROOT);
     int bits = (int) in.integer("lsh.bits", 1, 20);
     long restartDelay = in.integer("restart.delay-ms", 0, 600_000);
     PoolsConfig c = new PoolsConfig(
@@ -200,6 +210,8 @@ public record PoolsConfig(
         parallelism,
         (int) in.integer("max-parallelism", parallelism, 32768),
         backend,
+        compression,
+        compactionStyle,
         in.integer("checkpoint.interval-ms", 100, 3_600_000),
         in.nonBlank("checkpoint.dir"),
         (int) in.integer("restart.attempts", 0, 1000),
@@ -361,6 +373,8 @@ public record PoolsConfig(
     m.put("parallelism", "" + parallelism);
     m.put("max-parallelism", "" + maxParallelism);
     m.put("state.backend", stateBackend);
+    m.put("rocksdb.compression", rocksdbCompression);
+    m.put("rocksdb.compaction-style", rocksdbCompactionStyle);
     m.put("checkpoint.interval-ms", "" + checkpointIntervalMs);
     m.put("checkpoint.dir", checkpointDir);
     m.put("restart.attempts", "" + restartAttempts);

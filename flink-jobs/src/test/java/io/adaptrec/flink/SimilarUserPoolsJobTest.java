@@ -9,8 +9,11 @@ import java.util.Map;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
+import org.rocksdb.CompactionStyle;
+import org.rocksdb.CompressionType;
 
 /**
  * The whole dataflow on a local MiniCluster at parallelism 2 with a bounded source and a
@@ -21,6 +24,26 @@ import org.junit.jupiter.api.Test;
  */
 class SimilarUserPoolsJobTest {
   static final int DIM = 8;
+
+  @Test
+  void rocksDbCompressionAndCompactionStyleAreSetOnTheJob() {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
+    SimilarUserPoolsJob.configureEnvironment(env, PoolsConfig.defaults());
+    assertThat(env.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
+        .containsExactly(CompressionType.NO_COMPRESSION);
+    assertThat(env.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.UNIVERSAL);
+
+    StreamExecutionEnvironment level = StreamExecutionEnvironment.createLocalEnvironment(1);
+    SimilarUserPoolsJob.configureEnvironment(level, PoolsConfig.defaults().with(Map.of(
+        "rocksdb.compression", "zstd", "rocksdb.compaction-style", "level")));
+    assertThat(level.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
+        .containsExactly(CompressionType.ZSTD_COMPRESSION);
+    assertThat(level.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.LEVEL);
+
+    StreamExecutionEnvironment heap = StreamExecutionEnvironment.createLocalEnvironment(1);
+    SimilarUserPoolsJob.configureEnvironment(heap, PoolsConfig.defaults().with(Map.of("state.backend", "hashmap")));
+    assertThat(heap.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+  }
 
   @Test
   void exactModeMatchesBruteForceAtParallelismTwo() throws Exception {
