@@ -117,10 +117,10 @@ public record PoolsConfig(
       new Key("parallelism", "2", "1..1024", "operator parallelism"),
       new Key("max-parallelism", "128", "parallelism..32768", "key groups, the upper bound for rescaling"),
       new Key("state.backend", "rocksdb", "rocksdb | hashmap", "rocksdb (production), hashmap (tests, small populations)"),
-      new Key("rocksdb.compression", "none", "none | snappy | lz4 | zstd",
-          "rocksdb: compression of every level; none spends no CPU on compressing what compaction rewrites"),
-      new Key("rocksdb.compaction-style", "universal", "universal | level",
-          "rocksdb: universal rewrites data fewer times than level (less CPU and disk writes, up to 2x the disk space)"),
+      new Key("rocksdb.compression", "default", "default | none | snappy | lz4 | zstd",
+          "rocksdb: compression of every level; default leaves the cluster's setting (Flink's own: snappy)"),
+      new Key("rocksdb.compaction-style", "default", "default | universal | level",
+          "rocksdb: default leaves the cluster's setting (Flink's own: level); universal rewrites data fewer times (up to 2x the disk space)"),
       new Key("checkpoint.interval-ms", "10000", "100..3600000", "exactly-once checkpoint interval; pools become visible to read_committed consumers on completion"),
       new Key("checkpoint.dir", "file:///tmp/adaptrec/flink-checkpoints", "URI, non-empty", "checkpoint storage URI"),
       new Key("restart.attempts", "10", "0..1000", "restart attempts after a failure before the job fails (0 = never restart)"),
@@ -184,9 +184,9 @@ public record PoolsConfig(
     if (!offsets.equals("earliest") && !offsets.equals("committed")) {
       throw new IllegalArgumentException("kafka.starting-offsets must be earliest or committed, was '" + offsets + "'");
     }
-    String compression = in.text("rocksdb.compression", v -> v.toLowerCase(Locale.ROOT).matches("none|snappy|lz4|zstd"))
+    String compression = in.text("rocksdb.compression", v -> v.toLowerCase(Locale.ROOT).matches("default|none|snappy|lz4|zstd"))
         .toLowerCase(Locale.ROOT);
-    String compactionStyle = in.text("rocksdb.compaction-style", v -> v.toLowerCase(Locale.ROOT).matches("universal|level"))
+    String compactionStyle = in.text("rocksdb.compaction-style", v -> v.toLowerCase(Locale.ROOT).matches("default|universal|level"))
         .toLowerCase(Locale.ROOT);
     int bits = (int) in.integer("lsh.bits", 1, 20);
     long restartDelay = in.integer("restart.delay-ms", 0, 600_000);

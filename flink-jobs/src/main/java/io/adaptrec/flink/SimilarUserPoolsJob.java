@@ -108,21 +108,29 @@ public final class SimilarUserPoolsJob {
 
   /**
    * RocksDB's compression and compaction style from {@code rocksdb.*}, set on the job so they win
-   * over a cluster's defaults. Through Kafka at 1M users the background compactions were the
-   * largest cost of the job (about 28 % of the CPU, a third of it snappy); no compression with
-   * universal compaction rewrites less and compresses nothing.
+   * over a cluster's defaults; {@code default} leaves the cluster's (or Flink's) setting. Through
+   * Kafka at 1M users the background compactions were about 28 % of the job's CPU, a third of it
+   * snappy; no compression with universal compaction did not raise the update rate beyond the
+   * run-to-run spread there, so both keys default to leaving the setting alone.
    */
   static void rocksDb(Configuration conf, PoolsConfig config) {
     CompressionType compression = switch (config.rocksdbCompression()) {
+      case "default" -> null;
       case "none" -> CompressionType.NO_COMPRESSION;
       case "snappy" -> CompressionType.SNAPPY_COMPRESSION;
       case "lz4" -> CompressionType.LZ4_COMPRESSION;
       case "zstd" -> CompressionType.ZSTD_COMPRESSION;
       default -> throw new IllegalArgumentException("rocksdb.compression " + config.rocksdbCompression());
     };
-    conf.set(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL, List.of(compression));
-    conf.set(RocksDBConfigurableOptions.COMPACTION_STYLE,
-        config.rocksdbCompactionStyle().equals("level") ? CompactionStyle.LEVEL : CompactionStyle.UNIVERSAL);
+    if (compression != null) {
+      conf.set(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL, List.of(compression));
+    }
+    switch (config.rocksdbCompactionStyle()) {
+      case "default" -> { }
+      case "level" -> conf.set(RocksDBConfigurableOptions.COMPACTION_STYLE, CompactionStyle.LEVEL);
+      case "universal" -> conf.set(RocksDBConfigurableOptions.COMPACTION_STYLE, CompactionStyle.UNIVERSAL);
+      default -> throw new IllegalArgumentException("rocksdb.compaction-style " + config.rocksdbCompactionStyle());
+    }
   }
 
   /** Adds the job to {@code env} (after {@link #configureEnvironment}); returns the pool stream. */

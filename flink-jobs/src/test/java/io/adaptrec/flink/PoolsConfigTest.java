@@ -30,9 +30,9 @@ class PoolsConfigTest {
         .hasMessage("emit.on must be order or members, was 'rank'");
     assertThat(PoolsConfig.from(Map.of("emit.on", "MEMBERS")).emitOnMembersOnly()).isTrue();
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("rocksdb.compression", "gzip")))
-        .hasMessage("rocksdb.compression must be none | snappy | lz4 | zstd, was 'gzip'");
+        .hasMessage("rocksdb.compression must be default | none | snappy | lz4 | zstd, was 'gzip'");
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("rocksdb.compaction-style", "fifo")))
-        .hasMessage("rocksdb.compaction-style must be universal | level, was 'fifo'");
+        .hasMessage("rocksdb.compaction-style must be default | universal | level, was 'fifo'");
     assertThat(PoolsConfig.from(Map.of("rocksdb.compression", "LZ4")).rocksdbCompression()).isEqualTo("lz4");
     assertThatThrownBy(() -> PoolsConfig.from(Map.of("pool.sise", "5")))
         .hasMessageContaining("unknown config key 'pool.sise'");

@@ -29,9 +29,16 @@ class SimilarUserPoolsJobTest {
   void rocksDbCompressionAndCompactionStyleAreSetOnTheJob() {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
     SimilarUserPoolsJob.configureEnvironment(env, PoolsConfig.defaults());
-    assertThat(env.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
+    assertThat(env.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
+        .as("default leaves the cluster's setting").isEmpty();
+    assertThat(env.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+
+    StreamExecutionEnvironment none = StreamExecutionEnvironment.createLocalEnvironment(1);
+    SimilarUserPoolsJob.configureEnvironment(none, PoolsConfig.defaults().with(Map.of(
+        "rocksdb.compression", "none", "rocksdb.compaction-style", "universal")));
+    assertThat(none.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
         .containsExactly(CompressionType.NO_COMPRESSION);
-    assertThat(env.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.UNIVERSAL);
+    assertThat(none.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.UNIVERSAL);
 
     StreamExecutionEnvironment level = StreamExecutionEnvironment.createLocalEnvironment(1);
     SimilarUserPoolsJob.configureEnvironment(level, PoolsConfig.defaults().with(Map.of(
@@ -41,7 +48,7 @@ class SimilarUserPoolsJobTest {
     assertThat(level.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.LEVEL);
 
     StreamExecutionEnvironment heap = StreamExecutionEnvironment.createLocalEnvironment(1);
-    SimilarUserPoolsJob.configureEnvironment(heap, PoolsConfig.defaults().with(Map.of("state.backend", "hashmap")));
+    SimilarUserPoolsJob.configureEnvironment(heap, PoolsConfig.defaults().with(Map.of("state.backend", "hashmap", "rocksdb.compaction-style", "universal")));
     assertThat(heap.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
   }
 
