@@ -53,6 +53,11 @@ public final class ModelOptions {
             + "(the 4th of --epochs) are then a maximum (default: the TrainConfig default, 3 with at most 40 epochs).")
     Integer sasrecPatience;
 
+    @Option(names = "--lr-schedule", description = "Learning rate over the sequence epochs of RecLM's stage A and of "
+            + "SASRec: fixed, or cosine (linear warm-up over the first epoch, then cosine decay to a tenth) "
+            + "(default: the TrainConfig default, fixed).")
+    String lrSchedule;
+
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
 
@@ -86,6 +91,9 @@ public final class ModelOptions {
         }
         if (sasrecPatience != null) {
             t = t.withSasrecPatience(sasrecPatience);
+        }
+        if (lrSchedule != null) {
+            t = t.withLrSchedule(lrSchedule);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

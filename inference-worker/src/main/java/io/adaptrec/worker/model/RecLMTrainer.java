@@ -169,7 +169,9 @@ public final class RecLMTrainer {
             }
         }
         Random rnd = new Random(cfg.seed());
-        Trainer tr = newTrainer(lm, lr);
+        long stepsPerEpoch = (windows.size() + cfg.batch() - 1) / cfg.batch();
+        long[] done = {0};   // optimiser steps taken so far: the schedule's position, kept across a rollback
+        Trainer tr = newTrainer(lm, scheduled(lr, stepsPerEpoch, epochs, done[0]));
         try {
             Map<String, float[]> good = null;   // weights after the last epoch that did not spike
             double goodLoss = Double.POSITIVE_INFINITY;
@@ -188,6 +190,7 @@ public final class RecLMTrainer {
                     }
                     sum += stepSequences(tr, lm, batch, prefix.length - 1);
                     steps++;
+                    done[0]++;
                 }
                 double loss = sum / steps;
                 log.accept(String.format("  stage A epoch %d/%d: loss %.4f (%d windows, %.1fs)",
@@ -198,7 +201,7 @@ public final class RecLMTrainer {
                     // back to the last good epoch and start the optimiser afresh.
                     restore(lm, good);
                     tr.close();
-                    tr = newTrainer(lm, lr);
+                    tr = newTrainer(lm, scheduled(lr, stepsPerEpoch, epochs, done[0]));
                     rollbacks++;
                     log.accept(String.format("  warning: stage A epoch %d loss %.4f is above %.4f + %.0f%%: weights "
                             + "of the previous good epoch restored, optimiser reset (%d rollbacks so far)",
@@ -619,10 +622,37 @@ public final class RecLMTrainer {
     }
 
     Trainer newTrainer(LanguageModel lm, float lr) {
+        return newTrainer(lm, Tracker.fixed(lr));
+    }
+
+    /**
+     * The learning rate of the sequence epochs ({@link TrainConfig#lrSchedule()}) for an optimiser that
+     * starts after {@code offset} steps of the schedule (a rollback resets the optimiser, not the schedule).
+     */
+    Tracker scheduled(float lr, long stepsPerEpoch, int epochs, long offset) {
+        if (cfg.lrSchedule().equals("fixed")) {
+            return Tracker.fixed(lr);
+        }
+        long total = stepsPerEpoch * epochs;
+        long warmup = Math.max(1, Math.min(stepsPerEpoch, total / 10));
+        return numUpdate -> cosine(lr, offset + Math.max(0, numUpdate - 1), total, warmup);
+    }
+
+    /** Linear warm-up from lr / warmup to lr over {@code warmup} steps, then cosine decay to lr / 10 at {@code total}. */
+    static float cosine(float lr, long step, long total, long warmup) {
+        if (step < warmup) {
+            return lr * (step + 1) / warmup;
+        }
+        double progress = Math.min(1.0, (step - warmup) / (double) Math.max(1, total - warmup));
+        float floor = lr / 10;
+        return (float) (floor + (lr - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    }
+
+    private Trainer newTrainer(LanguageModel lm, Tracker lr) {
         Optimizer opt = cfg.weightDecay() > 0
-                ? Optimizer.adamW().optLearningRateTracker(Tracker.fixed(lr)).optWeightDecays(cfg.weightDecay())
+                ? Optimizer.adamW().optLearningRateTracker(lr).optWeightDecays(cfg.weightDecay())
                         .optClipGrad(1f).build()
-                : Optimizer.adam().optLearningRateTracker(Tracker.fixed(lr)).optClipGrad(1f).build();
+                : Optimizer.adam().optLearningRateTracker(lr).optClipGrad(1f).build();
         DefaultTrainingConfig tc = new DefaultTrainingConfig(Loss.l2Loss())   // unused: own losses above
                 .optDevices(new Device[] {Device.cpu()})
                 .optOptimizer(opt);

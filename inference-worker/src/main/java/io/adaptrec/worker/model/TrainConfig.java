@@ -28,11 +28,16 @@ package io.adaptrec.worker.model;
  *                      validation, stopping stage A at its own best epoch made the final RecLM worse)
  * @param sasrecPatience the same for the SASRec baseline (sasrecEpochs is then the maximum; default 3 with
  *                      at most 40 epochs: the baseline is trained with the same care as RecLM)
+ * @param lrSchedule    learning rate over the sequence epochs of stage A and of SASRec: {@code fixed} (lr throughout)
+ *                      or {@code cosine} (linear warm-up from 0 over the first epoch's steps, at most a tenth of all
+ *                      steps, then cosine decay to lr / 10 at the last planned step; with early stopping the planned
+ *                      steps are those of the maximum epochs)
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
-                          int judgeItems, float weightDecay, int patience, int sasrecPatience) {
+                          int judgeItems, float weightDecay, int patience, int sasrecPatience,
+                          String lrSchedule) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -54,6 +59,9 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         if (!(weightDecay >= 0 && weightDecay < 1)) {
             throw new IllegalArgumentException("weightDecay must be in [0, 1), got " + weightDecay);
         }
+        if (!"fixed".equals(lrSchedule) && !"cosine".equals(lrSchedule)) {
+            throw new IllegalArgumentException("lrSchedule must be fixed or cosine, got '" + lrSchedule + "'");
+        }
         if (!(candWeight >= 0) || !(lmWeight >= 0)) {
             throw new IllegalArgumentException("candWeight and lmWeight must be >= 0");
         }
@@ -64,58 +72,64 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0);
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0, "fixed");
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3);
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed");
     }
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withWeightDecay(float wd) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience, lrSchedule);
     }
 
     public TrainConfig withSasrecPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p, lrSchedule);
+    }
+
+    public TrainConfig withLrSchedule(String schedule) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
+                sasrecPatience, schedule);
     }
 
     /** The schedule SASRec trains stage A with: its epochs and its patience in place of RecLM's. */
     public TrainConfig forSasrec() {
         return new TrainConfig(seed, sasrecEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay,
-                sasrecPatience, sasrecPatience);
+                sasrecPatience, sasrecPatience, lrSchedule);
     }
 
     private static void range(String key, int v, int min, int max) {

@@ -217,6 +217,43 @@ class LanguageModelTest {
     }
 
     @Test
+    void cosineScheduleWarmsUpThenDecaysToATenthAndReachesTheOptimiser() {
+        float lr = 1e-2f;
+        // 10 steps an epoch, 5 epochs: warm-up over one epoch (a tenth of 50 steps is 5, so 5 steps)
+        assertThat(RecLMTrainer.cosine(lr, 0, 50, 5)).isEqualTo(lr / 5);
+        assertThat(RecLMTrainer.cosine(lr, 4, 50, 5)).isEqualTo(lr);
+        assertThat(RecLMTrainer.cosine(lr, 5, 50, 5)).isEqualTo(lr);
+        assertThat((double) RecLMTrainer.cosine(lr, 50, 50, 5)).isCloseTo(lr / 10, within(1e-9));
+        assertThat((double) RecLMTrainer.cosine(lr, 30, 55, 5)).isCloseTo((lr + lr / 10) / 2, within(1e-7));
+        for (long step = 5; step < 50; step++) {
+            assertThat(RecLMTrainer.cosine(lr, step + 1, 50, 5)).isLessThanOrEqualTo(RecLMTrainer.cosine(lr, step, 50, 5));
+        }
+        TrainConfig cosine = Fixtures.tinyTraining().withLrSchedule("cosine");
+        RecLMTrainer trainer = new RecLMTrainer(cosine, line -> { });
+        // DJL counts an optimiser's updates from 1; after a rollback the schedule goes on where it was
+        assertThat(trainer.scheduled(lr, 10, 5, 0).getNewValue(1)).isEqualTo(lr / 5);
+        assertThat(trainer.scheduled(lr, 10, 5, 20).getNewValue(1)).isEqualTo(RecLMTrainer.cosine(lr, 20, 50, 5));
+        assertThat(new RecLMTrainer(Fixtures.tinyTraining(), line -> { }).scheduled(lr, 10, 5, 20).getNewValue(1))
+                .isEqualTo(lr);
+        assertThatThrownBy(() -> Fixtures.tinyTraining().withLrSchedule("linear"))
+                .hasMessage("lrSchedule must be fixed or cosine, got 'linear'");
+
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        int[] prefix = RecLMSystem.sequencePrefix(vocab);
+        try (LanguageModel fixed = LanguageModel.create(Fixtures.tinyConfig(), vocab, 8);
+             LanguageModel scheduled = LanguageModel.create(Fixtures.tinyConfig(), vocab, 8)) {
+            new RecLMTrainer(Fixtures.tinyTraining(), line -> { }).trainSequences(fixed, seqs, prefix, 2, 3e-3f);
+            trainer.trainSequences(scheduled, seqs, prefix, 2, 3e-3f);
+            float[] a = snapshot(fixed.parameters(false)).get("wpe");
+            float[] b = snapshot(scheduled.parameters(false)).get("wpe");
+            assertThat(b).as("the optimiser follows the schedule").isNotEqualTo(a);
+            for (float v : b) {
+                assertThat(Float.isFinite(v)).isTrue();
+            }
+        }
+    }
+
+    @Test
     void aStageALossSpikeRollsTheWeightsBackToTheLastGoodEpoch() {
         Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
         int[] prefix = RecLMSystem.sequencePrefix(vocab);
