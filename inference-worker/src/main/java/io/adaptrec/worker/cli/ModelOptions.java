@@ -1,5 +1,6 @@
 package io.adaptrec.worker.cli;
 
+import io.adaptrec.worker.model.ItemTextEncoder;
 import io.adaptrec.worker.model.RecLMConfig;
 import io.adaptrec.worker.model.TrainConfig;
 import picocli.CommandLine.Option;
@@ -53,6 +54,11 @@ public final class ModelOptions {
             + "(the 4th of --epochs) are then a maximum (default: the TrainConfig default, 3 with at most 40 epochs).")
     Integer sasrecPatience;
 
+    @Option(names = "--text-encoder", description = "Pretrained text vectors of item titles and genres added to the items' "
+            + "token rows through a learned projection: none, or minilm (all-MiniLM-L6-v2, quantized ONNX from its Maven jar, "
+            + "run on the CPU) (default: ${DEFAULT-VALUE}).")
+    String textEncoder = "none";
+
     @Option(names = "--lr-schedule", description = "Learning rate over the sequence epochs of RecLM's stage A and of "
             + "SASRec: fixed, or cosine (linear warm-up over the first epoch, then cosine decay to a tenth) "
             + "(default: the TrainConfig default, fixed).")
@@ -69,7 +75,12 @@ public final class ModelOptions {
     public RecLMConfig model() {
         RecLMConfig d = RecLMConfig.small();
         float p = dropout != null ? dropout : d.dropout();
-        return new RecLMConfig(dModel, heads, layers, d.maxLen(), p, true, loraRank, 2f * loraRank, false);
+        int textDim = switch (textEncoder) {
+            case "none" -> 0;
+            case "minilm" -> ItemTextEncoder.DIM;
+            default -> throw new IllegalArgumentException("--text-encoder must be none or minilm, was '" + textEncoder + "'");
+        };
+        return new RecLMConfig(dModel, heads, layers, d.maxLen(), p, true, loraRank, 2f * loraRank, false, textDim);
     }
 
     public TrainConfig training(long seedOverride) {

@@ -115,12 +115,12 @@ public final class AdaptRec {
     }
 
     /**
-     * As above, where {@code newItemWords} holds the title/genre word tokens of candidates added to
-     * the catalogue after training ({@link LanguageModel#scoreCandidates(List, List, Map)}).
+     * As above, where {@code newItems} describes candidates added to the catalogue after training
+     * ({@link LanguageModel#newItem}, {@link LanguageModel#scoreCandidates(List, List, Map)}).
      */
     public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
-                                          Map<Long, int[]> newItemWords) {
-        return recommend(queries, neighbourhood, strategy, m, newItemWords, null);
+                                          Map<Long, NewItem> newItems) {
+        return recommend(queries, neighbourhood, strategy, m, newItems, null);
     }
 
     /**
@@ -131,7 +131,7 @@ public final class AdaptRec {
      * @throws IllegalArgumentException if {@code adapterVersion} is not loaded
      */
     public List<Recommendation> recommend(List<Query> queries, Neighbourhood neighbourhood, Strategy strategy, int m,
-                                          Map<Long, int[]> newItemWords, String adapterVersion) {
+                                          Map<Long, NewItem> newItems, String adapterVersion) {
         return lm.withAdapter(adapterVersion, adapter -> {
             // Stage 1: the pool and its members' histories as of each query.
             List<DemoSelector.Target> targets = targets(queries, neighbourhood, strategy);
@@ -145,7 +145,7 @@ public final class AdaptRec {
                 prompts.add(template.render(lm.vocabulary(), demos, targets.get(i).history(), queries.get(i).candidates()));
                 cands.add(queries.get(i).candidates());
             }
-            float[][] scores = lm.scoreCandidates(prompts, cands, newItemWords);
+            float[][] scores = lm.scoreCandidates(prompts, cands, newItems);
             List<Recommendation> out = new ArrayList<>(queries.size());
             for (int i = 0; i < queries.size(); i++) {
                 List<DemoSelector.Selected> demos = chosen.get(i);

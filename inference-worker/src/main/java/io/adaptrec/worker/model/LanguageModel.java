@@ -424,12 +424,22 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     /**
-     * As {@link #scoreCandidates(List, List)}, where {@code newItemWords} gives the title/genre word
-     * tokens ({@link Vocabulary#wordTokens}) of items added after training: such an item is scored
-     * through the text part of the text-aware item embedding alone, E = mean(wte[words]), with the
-     * mean item bias (it has no ID row and no popularity of its own yet).
+     * What this model reads of an item added to the catalogue after training: its known words and, for a
+     * model with pretrained text vectors, the encoder's vector of its title and genres (encoded here, cached
+     * per text).
      */
-    public float[][] scoreCandidates(List<Prompt> prompts, List<long[]> candidates, Map<Long, int[]> newItemWords) {
+    public NewItem newItem(io.adaptrec.worker.data.Dataset.Item item) {
+        float[] vector = cfg.textDim() > 0 ? ItemTextEncoder.encode(List.of(ItemTextEncoder.text(item)))[0] : null;
+        return new NewItem(vocab.wordTokens(item), vector);
+    }
+
+    /**
+     * As {@link #scoreCandidates(List, List)}, where {@code newItems} describes items added after training
+     * ({@link #newItem}): such an item is scored through the text part of the text-aware item row alone,
+     * E = mean(wte[words]) (+ the projected text vector), with the mean item bias (it has no ID row and no
+     * popularity of its own yet).
+     */
+    public float[][] scoreCandidates(List<Prompt> prompts, List<long[]> candidates, Map<Long, NewItem> newItems) {
         float[][] out = new float[prompts.size()][];
         forEachBatch(prompts, false, rows -> {
             // Rows may have different candidate counts (full-catalogue ranking): pad each row with
@@ -440,7 +450,7 @@ public final class LanguageModel implements AutoCloseable {
             }
             long[] toks = new long[rows.length * c];
             float[] mask = new float[rows.length * c];
-            List<int[]> fresh = new ArrayList<>();   // (row in batch, column, words...) of new items
+            List<Scorer.Fresh> fresh = new ArrayList<>();   // new items: (row in batch, column, text)
             for (int i = 0; i < rows.length; i++) {
                 long[] cand = candidates.get(rows[i]);
                 if (cand.length == 0) {
@@ -448,13 +458,13 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 for (int j = 0; j < c; j++) {
                     int tok = vocab.itemToken(cand[j < cand.length ? j : 0]);
-                    int[] words = tok == Vocabulary.UNK && j < cand.length ? newItemWords.get(cand[j]) : null;
-                    if (words != null && words.length > 0) {
-                        fresh.add(new int[] {i, j});
-                        fresh.add(words);
+                    NewItem item = tok == Vocabulary.UNK && j < cand.length ? newItems.get(cand[j]) : null;
+                    boolean readable = item != null && item.scorable();
+                    if (readable) {
+                        fresh.add(new Scorer.Fresh(i, j, item));
                     }
-                    // an item the vocabulary has never seen, without known words, cannot be scored: rank it last
-                    boolean valid = j < cand.length && (tok != Vocabulary.UNK || words != null && words.length > 0);
+                    // an item the vocabulary has never seen, without text the model reads, cannot be scored: rank it last
+                    boolean valid = j < cand.length && (tok != Vocabulary.UNK || readable);
                     toks[i * c + j] = tok == Vocabulary.UNK ? vocab.itemStart() : tok;
                     mask[i * c + j] = valid ? 0f : -1e30f;
                 }
@@ -565,9 +575,9 @@ public final class LanguageModel implements AutoCloseable {
             float[] logits = RecLM.tokenLogits(fwd, hidden, sub.create(ask.tokens(), new Shape(batch.n(), ask.width())),
                     vocab.itemStart()).toFloatArray();
             if (!ask.fresh().isEmpty()) {
-                NDArray table = fwd.get(1);
+                Parameter proj = cfg.textDim() > 0 ? net.getParameters().get(RecLM.TEXT_PROJ) : null;
                 Scorer.newItemLogits(logits, ask, hidden.toFloatArray(), cfg.dModel(), fwd.get(2).mean().getFloat(),
-                        words -> gatherRows(table, sub.create(Arrays.stream(words).asLongStream().toArray())).toFloatArray());
+                        fwd.get(1).toFloatArray(), proj == null ? null : proj.getArray().toFloatArray());
             }
             float[] lse = null;
             if (wantLse) {

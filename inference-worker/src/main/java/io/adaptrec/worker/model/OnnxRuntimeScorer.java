@@ -80,15 +80,8 @@ final class OnnxRuntimeScorer implements Scorer, AutoCloseable {
             NDList out = model.getBlock().forward(new ParameterStore(sub, false), in, false);
             float[] logits = out.get("cand_logits").toFloatArray();
             if (!ask.fresh().isEmpty()) {
-                int d = base.config().dModel();
-                float[] table = base.table();
-                Scorer.newItemLogits(logits, ask, out.get("hidden").toFloatArray(), d, meanBias, words -> {
-                    float[] rows = new float[words.length * d];
-                    for (int w = 0; w < words.length; w++) {
-                        System.arraycopy(table, words[w] * d, rows, w * d, d);
-                    }
-                    return rows;
-                });
+                Scorer.newItemLogits(logits, ask, out.get("hidden").toFloatArray(), base.config().dModel(), meanBias,
+                        base.table(), base.params().get(RecLM.TEXT_PROJ));
             }
             return new Scores(logits, wantItemLse ? out.get("item_lse").toFloatArray() : null);
         }

@@ -39,6 +39,8 @@ public final class RecLM extends AbstractBlock {
 
     /** Name fragment that marks adapter parameters; freezing and adapter I/O select by it. */
     public static final String LORA = "lora";
+    /** Name of the projection of pretrained item text vectors (present when textDim is above 0). */
+    public static final String TEXT_PROJ = "text_proj";
     private static final String[] ATTN = {"q", "k", "v", "o"};
 
     private final RecLMConfig cfg;
@@ -48,11 +50,13 @@ public final class RecLM extends AbstractBlock {
     private final long[] wordIdx;  // (I, K) word tokens of each item, PAD where absent
     private final float[] wordW;   // (I, K) 1/count for present words, 0 for PAD
     private final int wordsPerItem;
+    private final float[] itemVectors; // (I, textDim) pretrained text vectors, row-major; empty when textDim = 0
     private volatile boolean loraEnabled;
 
     private final Parameter wte;     // (V, D) token embeddings, also the tied LM head
     private final Parameter wpe;     // (maxLen, D) learned positions
     private final Parameter itemBias; // (I) LM-head bias over items: the popularity prior
+    private final Parameter textProj; // (D, textDim) projection of the pretrained text vectors, or null
     private final Parameter lnfG;    // (D)
     private final Parameter lnfB;    // (D)
     private final List<Map<String, Parameter>> layerParams = new ArrayList<>();
@@ -78,8 +82,19 @@ public final class RecLM extends AbstractBlock {
             }
         }
         int d = cfg.dModel();
+        int td = cfg.textDim();
+        if (td > 0 && vocabulary.itemVectorDim() != td) {
+            throw new IllegalArgumentException("the model takes item text vectors of " + td + " dimensions, the vocabulary has "
+                    + (vocabulary.itemVectorDim() == 0 ? "none" : vocabulary.itemVectorDim() + ""));
+        }
+        this.itemVectors = new float[td > 0 ? items * td : 0];
+        for (int i = 0; td > 0 && i < items; i++) {
+            System.arraycopy(vocabulary.itemVector(i), 0, itemVectors, i * td, td);
+        }
         Initializer normal = new NormalInitializer(0.02f);
         wte = param("wte", new Shape(vocab, d), normal);
+        // zero, as LoRA's B: a text-vector model starts as the same model without them and learns how much to use
+        textProj = td > 0 ? param(TEXT_PROJ, new Shape(d, td), Initializer.ZEROS) : null;
         wpe = param("wpe", new Shape(cfg.maxLen(), d), normal);
         itemBias = param("item_bias", new Shape(items), Initializer.ZEROS);
         for (int l = 0; l < cfg.layers(); l++) {
@@ -169,7 +184,7 @@ public final class RecLM extends AbstractBlock {
         NDManager m = ids.getManager();
         int items = itemEnd - itemStart;
 
-        // Token table with text-aware item rows: E[item] = wte[item] + mean(wte[title/genre words])
+        // Token table with text-aware item rows: E[item] = wte[item] + mean(wte[title/genre words]) (+ P v[item])
         // (ARCHITECTURE.md section 6), so an item nobody has interacted with still has a usable vector.
         NDArray table = ps.getValue(wte, dev, training);
         NDArray e;
@@ -177,6 +192,10 @@ public final class RecLM extends AbstractBlock {
             NDArray words = Embedding.embedding(m.create(wordIdx, new Shape(items, wordsPerItem)), table,
                     SparseFormat.DENSE).head();                                                 // (I, K, D)
             NDArray text = words.mul(m.create(wordW, new Shape(items, wordsPerItem, 1))).sum(new int[] {1});
+            if (textProj != null) {   // + P v[item]: the pretrained text vector, projected into the model's space
+                text = text.add(Linear.linear(m.create(itemVectors, new Shape(items, cfg.textDim())),
+                        ps.getValue(textProj, dev, training)).head());
+            }
             NDList parts = new NDList(m.zeros(new Shape(itemStart, d)), text);
             if (itemEnd < vocab) {
                 parts.add(m.zeros(new Shape(vocab - itemEnd, d)));

@@ -15,9 +15,17 @@ package io.adaptrec.worker.model;
  * @param loraRank    rank r of the LoRA adapters (0 disables them) (0..256)
  * @param loraAlpha   LoRA scale numerator: the update is (alpha / r) * B A (> 0)
  * @param loraMlp     also adapt the two MLP projections, not only q, k, v, o
+ * @param textDim     dimension of the items' pretrained text vectors ({@link ItemTextEncoder}), which a learned
+ *                    projection adds to the item rows; 0 (the default) uses none (0..4096)
  */
 public record RecLMConfig(int dModel, int heads, int layers, int maxLen, float dropout,
-                          boolean textAware, int loraRank, float loraAlpha, boolean loraMlp) {
+                          boolean textAware, int loraRank, float loraAlpha, boolean loraMlp, int textDim) {
+
+    /** A configuration without pretrained text vectors. */
+    public RecLMConfig(int dModel, int heads, int layers, int maxLen, float dropout,
+                       boolean textAware, int loraRank, float loraAlpha, boolean loraMlp) {
+        this(dModel, heads, layers, maxLen, dropout, textAware, loraRank, loraAlpha, loraMlp, 0);
+    }
 
     public RecLMConfig {
         check("dModel", dModel, 8, 1024);
@@ -25,6 +33,10 @@ public record RecLMConfig(int dModel, int heads, int layers, int maxLen, float d
         check("layers", layers, 1, 24);
         check("maxLen", maxLen, 16, 4096);
         check("loraRank", loraRank, 0, 256);
+        check("textDim", textDim, 0, 4096);
+        if (textDim > 0 && !textAware) {
+            throw new IllegalArgumentException("textDim " + textDim + " needs a text-aware model");
+        }
         if (dModel % heads != 0) {
             throw new IllegalArgumentException(
                     "dModel (" + dModel + ") must be divisible by heads (" + heads + ")");
@@ -43,15 +55,19 @@ public record RecLMConfig(int dModel, int heads, int layers, int maxLen, float d
     }
 
     public RecLMConfig withTextAware(boolean on) {
-        return new RecLMConfig(dModel, heads, layers, maxLen, dropout, on, loraRank, loraAlpha, loraMlp);
+        return new RecLMConfig(dModel, heads, layers, maxLen, dropout, on, loraRank, loraAlpha, loraMlp, on ? textDim : 0);
     }
 
     public RecLMConfig withMaxLen(int len) {
-        return new RecLMConfig(dModel, heads, layers, len, dropout, textAware, loraRank, loraAlpha, loraMlp);
+        return new RecLMConfig(dModel, heads, layers, len, dropout, textAware, loraRank, loraAlpha, loraMlp, textDim);
     }
 
     public RecLMConfig withDropout(float p) {
-        return new RecLMConfig(dModel, heads, layers, maxLen, p, textAware, loraRank, loraAlpha, loraMlp);
+        return new RecLMConfig(dModel, heads, layers, maxLen, p, textAware, loraRank, loraAlpha, loraMlp, textDim);
+    }
+
+    public RecLMConfig withTextDim(int dim) {
+        return new RecLMConfig(dModel, heads, layers, maxLen, dropout, textAware, loraRank, loraAlpha, loraMlp, dim);
     }
 
     private static void check(String key, int value, int min, int max) {

@@ -108,7 +108,7 @@ public final class RecLMSystem implements AutoCloseable {
     public static LanguageModel trainBase(TrainingData data, RecLMConfig modelCfg, TrainConfig tc, Consumer<String> log,
                                           RecLMTrainer.EpochListener listener) {
         Map<Long, long[]> seqs = sequences(data);
-        Vocabulary vocab = vocabulary(data);
+        Vocabulary vocab = vocabulary(data, modelCfg);
         LanguageModel lm = LanguageModel.create(modelCfg, vocab, tc.seed());
         log.accept(String.format("RecLM: %d users, %d interactions, vocabulary %d (%d items), %d parameters",
                 seqs.size(), data.interactionCount(), vocab.size(), vocab.itemCount(),
@@ -119,9 +119,20 @@ public final class RecLMSystem implements AutoCloseable {
         return lm;
     }
 
-    /** The vocabulary RecLM builds for {@code data}: its catalogue's items and words, and both templates' words. */
-    public static Vocabulary vocabulary(TrainingData data) {
-        return Vocabulary.build(data.catalogue(), templateWords());
+    /**
+     * The vocabulary RecLM builds for {@code data}: its catalogue's items and words, and both templates' words; with
+     * the items' pretrained text vectors when {@code modelCfg} takes them.
+     */
+    public static Vocabulary vocabulary(TrainingData data, RecLMConfig modelCfg) {
+        Vocabulary v = Vocabulary.build(data.catalogue(), templateWords());
+        if (modelCfg.textDim() > 0) {
+            if (modelCfg.textDim() != ItemTextEncoder.DIM) {
+                throw new IllegalArgumentException("textDim " + modelCfg.textDim() + ": the item text encoder ("
+                        + ItemTextEncoder.NAME + ") gives " + ItemTextEncoder.DIM + " dimensions");
+            }
+            v = v.withItemVectors(data.catalogue());
+        }
+        return v;
     }
 
     /**
@@ -129,7 +140,7 @@ public final class RecLMSystem implements AutoCloseable {
      * values, as {@link #baseWeights} returns them): one stage-A result fine-tuned several ways, each on its own copy.
      */
     public static LanguageModel copyOf(TrainingData data, RecLMConfig modelCfg, int seed, Map<String, float[]> baseWeights) {
-        LanguageModel lm = LanguageModel.create(modelCfg, vocabulary(data), seed);
+        LanguageModel lm = LanguageModel.create(modelCfg, vocabulary(data, modelCfg), seed);
         for (var p : lm.parameters(false).entrySet()) {
             float[] w = baseWeights.get(p.getKey());
             if (w == null || w.length != p.getValue().getArray().size()) {

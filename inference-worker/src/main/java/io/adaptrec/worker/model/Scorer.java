@@ -1,7 +1,6 @@
 package io.adaptrec.worker.model;
 
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * One scoring interface for every engine: a batch of prompts in, candidate logits at each
@@ -20,11 +19,13 @@ interface Scorer {
 
     /**
      * What to score: {@code tokens} item token ids, {@code width} per row (n x width);
-     * {@code fresh}: items added after training, as pairs (int[]{row, column}, word tokens), whose
-     * logit comes from their text alone; {@code mask} (n x width): added to the logits before the
-     * softmax (0 or -1e30), null when unused.
+     * {@code fresh}: items added after training, at (row, column), whose logit comes from their text
+     * alone; {@code mask} (n x width): added to the logits before the softmax (0 or -1e30), null when unused.
      */
-    record Ask(long[] tokens, int width, List<int[]> fresh, float[] mask) {}
+    record Ask(long[] tokens, int width, List<Fresh> fresh, float[] mask) {}
+
+    /** A new item at (row, column) of an {@link Ask}. */
+    record Fresh(int row, int col, NewItem item) {}
 
     /** {@code candLogits} (n x width); {@code itemLse} (n): log-sum-exp over every item's logit, when asked. */
     record Scores(float[] candLogits, float[] itemLse) {}
@@ -50,27 +51,50 @@ interface Scorer {
     }
 
     /**
-     * Replaces the logits of new items by text-only ones: E = mean(table rows of its words), logit
-     * = E . h + {@code meanBias} (a new item has no ID row and no popularity of its own yet).
-     * {@code rows} returns the table rows (W x D, row-major) of the given word tokens.
+     * Replaces the logits of new items by text-only ones: logit = E . h + {@code meanBias}, E = {@link #newItemRow}
+     * (a new item has no ID row and no popularity of its own yet).
+     *
+     * @param table the effective token table (V x D, row-major), whose word rows are plain word embeddings
+     * @param textProj the text-vector projection (D x textDim, row-major), null for a model without one
      */
-    static void newItemLogits(float[] logits, Ask ask, float[] hidden, int d, float meanBias,
-                              Function<int[], float[]> rows) {
-        List<int[]> fresh = ask.fresh();
-        for (int f = 0; f < fresh.size(); f += 2) {
-            int row = fresh.get(f)[0];
-            int col = fresh.get(f)[1];
-            int[] words = fresh.get(f + 1);
-            float[] w = rows.apply(words);
+    static void newItemLogits(float[] logits, Ask ask, float[] hidden, int d, float meanBias, float[] table,
+                              float[] textProj) {
+        for (Fresh f : ask.fresh()) {
+            float[] e = newItemRow(f.item(), table, d, textProj);
             double dot = 0;
             for (int k = 0; k < d; k++) {
-                double e = 0;
-                for (int x = 0; x < words.length; x++) {
-                    e += w[x * d + k];
-                }
-                dot += e / words.length * hidden[row * d + k];
+                dot += e[k] * hidden[f.row() * d + k];
             }
-            logits[row * ask.width() + col] = (float) dot + meanBias;
+            logits[f.row() * ask.width() + f.col()] = (float) dot + meanBias;
         }
+    }
+
+    /**
+     * The text part of an item row, as {@link RecLM} builds it for a trained item: the mean of its word rows,
+     * plus the projected text vector when the model has a projection and the item a vector.
+     */
+    static float[] newItemRow(NewItem item, float[] table, int d, float[] textProj) {
+        float[] e = new float[d];
+        int[] words = item.words();
+        for (int w : words) {
+            for (int k = 0; k < d; k++) {
+                e[k] += table[w * d + k];
+            }
+        }
+        for (int k = 0; words.length > 0 && k < d; k++) {
+            e[k] /= words.length;
+        }
+        float[] v = item.textVector();
+        if (textProj != null && v != null) {
+            int td = v.length;
+            for (int k = 0; k < d; k++) {
+                double s = 0;
+                for (int j = 0; j < td; j++) {
+                    s += textProj[k * td + j] * v[j];
+                }
+                e[k] += (float) s;
+            }
+        }
+        return e;
     }
 }

@@ -45,8 +45,13 @@ public final class Vocabulary {
     private final long[] itemIds;          // token (itemStart + k) <-> itemIds[k]
     private final Map<Long, Integer> itemToken;
     private final int[][] itemWords;       // word token ids of item k's title and genres
+    private final float[][] itemVectors;   // pretrained text vectors of item k (ItemTextEncoder), or null
 
     private Vocabulary(List<String> tokens, long[] itemIds, int[][] itemWords) {
+        this(tokens, itemIds, itemWords, null);
+    }
+
+    private Vocabulary(List<String> tokens, long[] itemIds, int[][] itemWords, float[][] itemVectors) {
         this.tokens = List.copyOf(tokens);
         this.ids = new HashMap<>();
         for (int i = 0; i < tokens.size(); i++) {
@@ -56,6 +61,10 @@ public final class Vocabulary {
         }
         this.itemIds = itemIds;
         this.itemWords = itemWords;
+        if (itemVectors != null && itemVectors.length != itemIds.length) {
+            throw new IllegalArgumentException(itemVectors.length + " item vectors for " + itemIds.length + " items");
+        }
+        this.itemVectors = itemVectors;
         this.itemToken = new HashMap<>();
         for (int k = 0; k < itemIds.length; k++) {
             itemToken.put(itemIds[k], itemStart() + k);
@@ -183,7 +192,35 @@ public final class Vocabulary {
         return itemWords[k];
     }
 
-    /** Writes {@code tokenizer.json} (HuggingFace format) and {@code item-text.json}. */
+    /**
+     * This vocabulary with every item's pretrained text vector ({@link ItemTextEncoder} of its title and
+     * genres, in item order), which text-vector models ({@link RecLMConfig#textDim()} above 0) add to the items'
+     * token rows.
+     */
+    public Vocabulary withItemVectors(Collection<Dataset.Item> catalogue) {
+        Map<Long, Dataset.Item> byId = new HashMap<>();
+        for (Dataset.Item it : catalogue) {
+            byId.put(it.itemId(), it);
+        }
+        List<String> texts = new ArrayList<>(itemIds.length);
+        for (long id : itemIds) {
+            Dataset.Item it = byId.get(id);
+            texts.add(it == null ? "" : ItemTextEncoder.text(it));
+        }
+        return new Vocabulary(tokens, itemIds, itemWords, ItemTextEncoder.encode(texts));
+    }
+
+    /** Dimension of the items' pretrained text vectors; 0 without them. */
+    public int itemVectorDim() {
+        return itemVectors == null || itemVectors.length == 0 ? 0 : itemVectors[0].length;
+    }
+
+    /** Pretrained text vector of item number {@code k}; only when {@link #itemVectorDim()} is above 0. */
+    public float[] itemVector(int k) {
+        return itemVectors[k];
+    }
+
+    /** Writes {@code tokenizer.json} (HuggingFace format), {@code item-text.json} and, with text vectors, {@code item-vectors.bin}. */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         ObjectNode root = JSON.createObjectNode();
@@ -222,6 +259,53 @@ public final class Vocabulary {
             }
         }
         JSON.writeValue(dir.resolve("item-text.json").toFile(), text);
+        if (itemVectors != null) {
+            writeVectors(dir.resolve(VECTORS), itemIds, itemVectors);
+        }
+    }
+
+    static final String VECTORS = "item-vectors.bin";
+
+    /** {@code ADAPTREC-ITEM-VECTORS 1}, the encoder's name, item count, dimension, then per item its id and floats (big-endian). */
+    private static void writeVectors(Path file, long[] ids, float[][] vectors) throws IOException {
+        try (var out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(file)))) {
+            out.writeUTF("ADAPTREC-ITEM-VECTORS 1");
+            out.writeUTF(ItemTextEncoder.NAME);
+            out.writeInt(ids.length);
+            out.writeInt(vectors.length == 0 ? 0 : vectors[0].length);
+            for (int k = 0; k < ids.length; k++) {
+                out.writeLong(ids[k]);
+                for (float f : vectors[k]) {
+                    out.writeFloat(f);
+                }
+            }
+        }
+    }
+
+    private static float[][] readVectors(Path file, long[] ids) throws IOException {
+        try (var in = new java.io.DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(file)))) {
+            String magic = in.readUTF();
+            if (!magic.equals("ADAPTREC-ITEM-VECTORS 1")) {
+                throw new IOException(file + ": not an item-vectors file (header '" + magic + "')");
+            }
+            String encoder = in.readUTF();
+            int n = in.readInt();
+            int dim = in.readInt();
+            if (n != ids.length) {
+                throw new IOException(file + ": " + n + " vectors (" + encoder + ") for " + ids.length + " items");
+            }
+            float[][] out = new float[n][dim];
+            for (int k = 0; k < n; k++) {
+                long id = in.readLong();
+                if (id != ids[k]) {
+                    throw new IOException(file + ": vector " + k + " is of item " + id + ", expected " + ids[k]);
+                }
+                for (int j = 0; j < dim; j++) {
+                    out[k][j] = in.readFloat();
+                }
+            }
+            return out;
+        }
     }
 
     /** Reads back what {@link #save} wrote; token ids are exactly those of the file. */
@@ -268,6 +352,7 @@ public final class Vocabulary {
             }
             itemWords[k] = w;
         }
-        return new Vocabulary(tokens, itemIds, itemWords);
+        Path vectors = dir.resolve(VECTORS);
+        return new Vocabulary(tokens, itemIds, itemWords, Files.isRegularFile(vectors) ? readVectors(vectors, itemIds) : null);
     }
 }

@@ -9,6 +9,7 @@ import io.adaptrec.avro.SelectedDemonstration;
 import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.model.AdaptRec;
 import io.adaptrec.worker.model.LanguageModel;
+import io.adaptrec.worker.model.NewItem;
 import io.adaptrec.worker.model.Ranking;
 import io.adaptrec.worker.model.Vocabulary;
 import io.adaptrec.worker.rollout.Router;
@@ -241,19 +242,19 @@ public final class RequestHandler {
             return true;
         }
         Item it = mirror.item(item);
-        return it != null && vocab.wordTokens(datasetItem(it)).length > 0;
+        return it != null && newItem(it).scorable();
     }
 
-    /** Word tokens of every candidate the model was not trained on (text-aware scoring). */
-    private Map<Long, int[]> newItemWords(List<AdaptRec.Query> queries) {
-        Map<Long, int[]> out = new HashMap<>();
+    /** What the model reads of every candidate it was not trained on (text-aware scoring). */
+    private Map<Long, NewItem> newItemWords(List<AdaptRec.Query> queries) {
+        Map<Long, NewItem> out = new HashMap<>();
         int count = 0;
         for (AdaptRec.Query q : queries) {
             for (long c : q.candidates()) {
                 if (!vocab.hasItem(c)) {
                     Item it = mirror.item(c);
                     if (it != null) {
-                        out.computeIfAbsent(c, k -> vocab.wordTokens(datasetItem(it)));
+                        out.computeIfAbsent(c, k -> newItem(it));
                         count++;
                     }
                 }
@@ -263,6 +264,11 @@ public final class RequestHandler {
             metrics.newItemsScored(count);
         }
         return out;
+    }
+
+    /** The model's view of a catalogue item it was not trained on (text vectors are cached per text). */
+    private NewItem newItem(Item it) {
+        return core.model().newItem(datasetItem(it));
     }
 
     private static Dataset.Item datasetItem(Item it) {

@@ -9,6 +9,7 @@ import io.adaptrec.worker.model.Demonstration;
 import io.adaptrec.worker.model.EngineOptions;
 import io.adaptrec.worker.model.Fixtures;
 import io.adaptrec.worker.model.LanguageModel;
+import io.adaptrec.worker.model.NewItem;
 import io.adaptrec.worker.model.Prompt;
 import io.adaptrec.worker.model.PromptTemplate;
 import io.adaptrec.worker.model.ScoreComparison;
@@ -38,7 +39,7 @@ class OnnxEngineTest {
     private static List<Prompt> prompts;
     private static List<long[]> candidates;
     private static long[] answers;
-    private static Map<Long, int[]> newItemWords;
+    private static Map<Long, NewItem> newItemWords;
 
     @BeforeAll
     static void prompts() {
@@ -76,9 +77,9 @@ class OnnxEngineTest {
             }
         }
         answers = answer.stream().mapToLong(Long::longValue).toArray();
-        newItemWords = Map.of(NEW_ITEM, vocab.wordTokens(Fixtures.catalogue().get(3)));
+        newItemWords = Map.of(NEW_ITEM, new NewItem(vocab.wordTokens(Fixtures.catalogue().get(3)), null));
         assertThat(prompts).hasSizeGreaterThanOrEqualTo(300);
-        assertThat(newItemWords.get(NEW_ITEM)).isNotEmpty();
+        assertThat(newItemWords.get(NEW_ITEM).words()).isNotEmpty();
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.BaseNDManager;
 import ai.djl.nn.Parameter;
+import io.adaptrec.worker.data.Dataset;
 import io.adaptrec.worker.selection.DemoSelector;
 import io.adaptrec.worker.selection.OfflineNeighbourhood;
 import io.adaptrec.worker.selection.SimilarUsers;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -142,6 +144,69 @@ class LanguageModelTest {
                 for (int i = 0; i < ps.size(); i++) {
                     assertThat(fresh.scoreCandidates(ps, candidateLists(6))[i]).containsExactly(tuned[i]);
                 }
+            }
+        }
+    }
+
+    @Test
+    void pretrainedItemTextVectorsEnterTheItemRowsAndSurviveSaveAndLoad() throws IOException {
+        Vocabulary withVectors = vocab.withItemVectors(Fixtures.catalogue());
+        assertThat(withVectors.itemVectorDim()).isEqualTo(ItemTextEncoder.DIM);
+        RecLMConfig cfg = Fixtures.tinyConfig().withTextDim(ItemTextEncoder.DIM);
+        assertThatThrownBy(() -> LanguageModel.create(cfg, vocab, 3))
+                .hasMessage("the model takes item text vectors of 384 dimensions, the vocabulary has none");
+        assertThatThrownBy(() -> cfg.withTextDim(-1)).hasMessageContaining("textDim");
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        List<Prompt> ps = prompts(6);
+        try (LanguageModel plain = LanguageModel.create(Fixtures.tinyConfig(), vocab, 3);
+             LanguageModel lm = LanguageModel.create(cfg, withVectors, 3)) {
+            assertThat(lm.parameters(false)).containsKey("text_proj");
+            assertThat(plain.parameters(false)).doesNotContainKey("text_proj");
+            new RecLMTrainer(Fixtures.tinyTraining(), s -> { }).trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 1, 3e-3f);
+            float[][] scores = lm.scoreCandidates(ps, candidateLists(6));
+            lm.saveBase(dir);
+            assertThat(dir.resolve(Vocabulary.VECTORS)).isRegularFile();
+            try (LanguageModel fresh = LanguageModel.loadBase(dir)) {
+                assertThat(fresh.config().textDim()).isEqualTo(ItemTextEncoder.DIM);
+                assertThat(fresh.vocabulary().itemVector(0)).containsExactly(withVectors.itemVector(0));
+                for (int i = 0; i < ps.size(); i++) {
+                    assertThat(fresh.scoreCandidates(ps, candidateLists(6))[i]).containsExactly(scores[i]);
+                }
+            }
+
+            // An item added after training with no word the vocabulary knows: a text-vector model still reads it.
+            Dataset.Item unseen = new Dataset.Item(777_777, "Zyzzogeton Quokka", List.of());
+            NewItem viaVector = lm.newItem(unseen);
+            assertThat(viaVector.words()).isEmpty();
+            assertThat(viaVector.textVector()).hasSize(ItemTextEncoder.DIM);
+            assertThat(viaVector.scorable()).isTrue();
+            assertThat(plain.newItem(unseen).scorable()).as("without text vectors nothing is known of it").isFalse();
+            Dataset.Item retitled = new Dataset.Item(777_778, Fixtures.catalogue().get(3).title(), List.of());
+            Map<Long, NewItem> news = Map.of(777_777L, viaVector, 777_778L, lm.newItem(retitled));
+            List<long[]> withNew = new ArrayList<>();
+            for (long[] c : candidateLists(6)) {
+                long[] x = Arrays.copyOf(c, c.length + 2);
+                x[c.length] = 777_777L;
+                x[c.length + 1] = 777_778L;
+                withNew.add(x);
+            }
+            float[][] pt = lm.scoreCandidates(ps, withNew, news);
+            for (float[] row : pt) {
+                assertThat(row[row.length - 2]).as("new item scored from its vector").isGreaterThan(-1e3f);
+                assertThat(row[row.length - 1]).isGreaterThan(-1e3f);
+            }
+            // the exported graph scores the new items exactly as the network does
+            lm.useEngine(EngineOptions.parse("onnxruntime", "cpu", 1));
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (!lm.engineInUse().equals("OnnxRuntime")) {
+                assertThat(System.nanoTime()).as("exported engine built within 120 s").isLessThan(deadline);
+                assertThat(lm.engineBuilds()[1]).as("failed engine builds").isZero();
+                lm.scoreCandidates(ps.subList(0, 1), candidateLists(1));
+                Thread.onSpinWait();
+            }
+            float[][] ort = lm.scoreCandidates(ps, withNew, news);
+            for (int i = 0; i < ps.size(); i++) {
+                assertThat(ort[i]).containsExactly(pt[i], org.assertj.core.data.Offset.offset(1e-3f));
             }
         }
     }
