@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -27,29 +28,29 @@ class SimilarUserPoolsJobTest {
 
   @Test
   void rocksDbCompressionAndCompactionStyleAreSetOnTheJob() {
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
-    SimilarUserPoolsJob.configureEnvironment(env, PoolsConfig.defaults());
-    assertThat(env.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
+    ReadableConfig defaults = jobConfig(Map.of());
+    assertThat(defaults.getOptional(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
         .as("default leaves the cluster's setting").isEmpty();
-    assertThat(env.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+    assertThat(defaults.getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+    assertRocksDb(jobConfig(Map.of("rocksdb.compression", "none", "rocksdb.compaction-style", "universal")),
+        CompressionType.NO_COMPRESSION, CompactionStyle.UNIVERSAL);
+    assertRocksDb(jobConfig(Map.of("rocksdb.compression", "zstd", "rocksdb.compaction-style", "level")),
+        CompressionType.ZSTD_COMPRESSION, CompactionStyle.LEVEL);
+    assertThat(jobConfig(Map.of("state.backend", "hashmap", "rocksdb.compaction-style", "universal"))
+        .getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+  }
 
-    StreamExecutionEnvironment none = StreamExecutionEnvironment.createLocalEnvironment(1);
-    SimilarUserPoolsJob.configureEnvironment(none, PoolsConfig.defaults().with(Map.of(
-        "rocksdb.compression", "none", "rocksdb.compaction-style", "universal")));
-    assertThat(none.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
-        .containsExactly(CompressionType.NO_COMPRESSION);
-    assertThat(none.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.UNIVERSAL);
+  /** The configuration {@link SimilarUserPoolsJob#configureEnvironment} leaves on a job with these overrides. */
+  private static ReadableConfig jobConfig(Map<String, String> overrides) {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1);
+    SimilarUserPoolsJob.configureEnvironment(env, PoolsConfig.defaults().with(overrides));
+    return env.getConfiguration();
+  }
 
-    StreamExecutionEnvironment level = StreamExecutionEnvironment.createLocalEnvironment(1);
-    SimilarUserPoolsJob.configureEnvironment(level, PoolsConfig.defaults().with(Map.of(
-        "rocksdb.compression", "zstd", "rocksdb.compaction-style", "level")));
-    assertThat(level.getConfiguration().get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL))
-        .containsExactly(CompressionType.ZSTD_COMPRESSION);
-    assertThat(level.getConfiguration().get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(CompactionStyle.LEVEL);
-
-    StreamExecutionEnvironment heap = StreamExecutionEnvironment.createLocalEnvironment(1);
-    SimilarUserPoolsJob.configureEnvironment(heap, PoolsConfig.defaults().with(Map.of("state.backend", "hashmap", "rocksdb.compaction-style", "universal")));
-    assertThat(heap.getConfiguration().getOptional(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEmpty();
+  private static void assertRocksDb(ReadableConfig conf, CompressionType compression,
+      CompactionStyle style) {
+    assertThat(conf.get(RocksDBConfigurableOptions.COMPRESSION_PER_LEVEL)).containsExactly(compression);
+    assertThat(conf.get(RocksDBConfigurableOptions.COMPACTION_STYLE)).isEqualTo(style);
   }
 
   @Test
