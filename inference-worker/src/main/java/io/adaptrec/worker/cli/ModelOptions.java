@@ -64,6 +64,11 @@ public final class ModelOptions {
             + "(default: the TrainConfig default, fixed).")
     String lrSchedule;
 
+    @Option(names = "--average-epochs", description = "Weight averaging over the sequence epochs of RecLM's stage A "
+            + "and of SASRec: keep the mean of the weights after the last N epochs (with early stopping, of the N epochs "
+            + "ending at the best one); 0 or 1 keeps the last epoch (default: the TrainConfig default, 0).")
+    Integer averageEpochs;
+
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
 
@@ -105,6 +110,9 @@ public final class ModelOptions {
         }
         if (lrSchedule != null) {
             t = t.withLrSchedule(lrSchedule);
+        }
+        if (averageEpochs != null) {
+            t = t.withAverageEpochs(averageEpochs);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

@@ -178,6 +178,9 @@ public final class RecLMTrainer {
             Map<String, float[]> best = null;   // with early stopping: weights of the best validation epoch
             double bestScore = Double.NEGATIVE_INFINITY;
             int bestEpoch = 0;
+            int window = Math.max(1, cfg.averageEpochs());
+            java.util.ArrayDeque<Map<String, float[]>> recent = new java.util.ArrayDeque<>();   // last kept epochs' weights
+            String averaged = "";   // which epochs the kept weights average, for the log
             for (int ep = 0; ep < epochs; ep++) {
                 long t0 = System.nanoTime();
                 List<Integer> order = shuffled(windows.size(), rnd);
@@ -210,14 +213,27 @@ public final class RecLMTrainer {
                     good = trainableWeights(lm);
                     goodLoss = loss;
                     keptEpochs = ep + 1;
+                    recent.addLast(good);
+                    if (recent.size() > window) {
+                        recent.removeFirst();
+                    }
                 }
                 listener.afterEpoch("A", ep + 1, lm);
                 if (stopEarly && keptEpochs == ep + 1) {
+                    // with averaging, what is validated (and kept) is the mean of the window ending here
+                    Map<String, float[]> candidate = recent.size() > 1 ? mean(recent) : good;
+                    if (candidate != good) {
+                        restore(lm, candidate);
+                    }
                     double v = validation.score(lm);
+                    if (candidate != good) {
+                        restore(lm, good);
+                    }
                     if (v > bestScore) {
                         bestScore = v;
-                        best = good;
+                        best = candidate;
                         bestEpoch = ep + 1;
+                        averaged = recent.size() > 1 ? " (mean of its last " + recent.size() + " kept epochs)" : "";
                     }
                     log.accept(String.format("    validation %.4f (best %.4f at epoch %d)", v, bestScore, bestEpoch));
                 }
@@ -225,11 +241,15 @@ public final class RecLMTrainer {
                     break;
                 }
             }
-            if (best != null && bestEpoch != keptEpochs) {
+            if (best != null && (bestEpoch != keptEpochs || !averaged.isEmpty())) {
                 restore(lm, best);
-                log.accept(String.format("  stage A: early stop, weights of epoch %d kept (validation %.4f; "
-                        + "%d epochs trained, patience %d)", bestEpoch, bestScore, keptEpochs, cfg.patience()));
+                log.accept(String.format("  stage A: early stop, weights of epoch %d%s kept (validation %.4f; "
+                        + "%d epochs trained, patience %d)", bestEpoch, averaged, bestScore, keptEpochs, cfg.patience()));
                 keptEpochs = bestEpoch;
+            } else if (best == null && recent.size() > 1) {
+                restore(lm, mean(recent));
+                log.accept(String.format("  stage A: weights averaged over the last %d kept epochs (%d-%d)",
+                        recent.size(), keptEpochs - recent.size() + 1, keptEpochs));
             }
         } finally {
             tr.close();
@@ -250,6 +270,27 @@ public final class RecLMTrainer {
         for (var p : lm.net().getParameters().values()) {
             if (p.requiresGradient()) {
                 out.put(p.getName(), p.getArray().toFloatArray());
+            }
+        }
+        return out;
+    }
+
+    /** Element-wise mean of several snapshots of the same parameters (weight averaging). */
+    static Map<String, float[]> mean(java.util.Collection<Map<String, float[]>> snapshots) {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        for (Map<String, float[]> w : snapshots) {
+            for (var e : w.entrySet()) {
+                float[] acc = out.computeIfAbsent(e.getKey(), k -> new float[e.getValue().length]);
+                float[] v = e.getValue();
+                for (int i = 0; i < v.length; i++) {
+                    acc[i] += v[i];
+                }
+            }
+        }
+        float n = snapshots.size();
+        for (float[] acc : out.values()) {
+            for (int i = 0; i < acc.length; i++) {
+                acc[i] /= n;
             }
         }
         return out;

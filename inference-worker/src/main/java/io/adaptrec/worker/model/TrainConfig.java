@@ -32,12 +32,16 @@ package io.adaptrec.worker.model;
  *                      or {@code cosine} (linear warm-up from 0 over the first epoch's steps, at most a tenth of all
  *                      steps, then cosine decay to lr / 10 at the last planned step; with early stopping the planned
  *                      steps are those of the maximum epochs)
+ * @param averageEpochs weight averaging over the sequence epochs of stage A and of SASRec (stochastic weight
+ *                      averaging, Izmailov et al. 2018): the weights kept are the mean of the weights after the last
+ *                      {@code averageEpochs} kept epochs (a rolled-back spike is not one); with early stopping, the
+ *                      mean of the window that validates best. 0 or 1 keeps the last (best) epoch's weights
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
                           int judgeItems, float weightDecay, int patience, int sasrecPatience,
-                          String lrSchedule) {
+                          String lrSchedule, int averageEpochs) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -53,6 +57,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         range("judgeItems", judgeItems, 1, 5);
         range("patience", patience, 0, 1000);
         range("sasrecPatience", sasrecPatience, 0, 1000);
+        range("averageEpochs", averageEpochs, 0, 1000);
         if (!(lr > 0 && lr < 1) || !(loraLr > 0 && loraLr < 1)) {
             throw new IllegalArgumentException("lr and loraLr must be in (0, 1), got " + lr + ", " + loraLr);
         }
@@ -72,64 +77,70 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0, "fixed");
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0, "fixed", 0);
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed");
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed", 0);
     }
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience, lrSchedule);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withWeightDecay(float wd) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience, lrSchedule);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience, lrSchedule);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withSasrecPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p, lrSchedule);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p, lrSchedule, averageEpochs);
     }
 
     public TrainConfig withLrSchedule(String schedule) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
-                sasrecPatience, schedule);
+                sasrecPatience, schedule, averageEpochs);
+    }
+
+    public TrainConfig withAverageEpochs(int epochs) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
+                sasrecPatience, lrSchedule, epochs);
     }
 
     /** The schedule SASRec trains stage A with: its epochs and its patience in place of RecLM's. */
     public TrainConfig forSasrec() {
         return new TrainConfig(seed, sasrecEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay,
-                sasrecPatience, sasrecPatience, lrSchedule);
+                sasrecPatience, sasrecPatience, lrSchedule, averageEpochs);
     }
 
     private static void range(String key, int v, int min, int max) {

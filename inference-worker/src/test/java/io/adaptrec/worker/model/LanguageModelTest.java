@@ -373,6 +373,54 @@ class LanguageModelTest {
     }
 
     @Test
+    void weightAveragingKeepsTheMeanOfTheLastEpochsAndValidatesTheMeanWhenStoppingEarly() {
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        int[] prefix = RecLMSystem.sequencePrefix(vocab);
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining().withAverageEpochs(3), line -> { });
+            List<Map<String, float[]>> raw = new ArrayList<>();
+            trainer.onEpoch((stage, epoch, model) -> raw.add(snapshot(model.parameters(false))));
+            trainer.trainSequences(lm, seqs, prefix, 4, 3e-3f);
+            assertThat(raw).hasSize(4);
+            assertThat(trainer.keptEpochs()).isEqualTo(4);
+            assertMean(snapshot(lm.parameters(false)), raw.subList(1, 4));
+        }
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 5)) {
+            RecLMTrainer trainer = new RecLMTrainer(Fixtures.tinyTraining().withAverageEpochs(2).withPatience(2),
+                    line -> { });
+            List<Map<String, float[]>> raw = new ArrayList<>();
+            List<Map<String, float[]>> validated = new ArrayList<>();
+            trainer.onEpoch((stage, epoch, model) -> raw.add(snapshot(model.parameters(false))));
+            double[] scripted = {1, 3, 2, 2, 9};
+            trainer.trainSequences(lm, seqs, prefix, 5, 3e-3f, model -> {
+                validated.add(snapshot(model.parameters(false)));
+                return scripted[validated.size() - 1];
+            });
+            assertThat(validated).as("epochs 3 and 4 did not beat epoch 2: stop after 4").hasSize(4);
+            assertThat(validated.get(0).get("wpe")).as("one epoch: nothing to average yet").containsExactly(raw.get(0).get("wpe"));
+            assertMean(validated.get(2), raw.subList(1, 3));
+            assertMean(snapshot(lm.parameters(false)), raw.subList(0, 2));
+            assertThat(trainer.keptEpochs()).isEqualTo(2);
+        }
+    }
+
+    /** {@code actual} holds, parameter by parameter, the element-wise mean of {@code snapshots}. */
+    private static void assertMean(Map<String, float[]> actual, List<Map<String, float[]>> snapshots) {
+        for (String k : actual.keySet()) {
+            float[] a = actual.get(k);
+            for (int i = 0; i < a.length; i++) {
+                double sum = 0;
+                for (Map<String, float[]> s : snapshots) {
+                    sum += s.get(k)[i];
+                }
+                assertThat((double) a[i]).as("%s[%d]", k, i).isCloseTo(sum / snapshots.size(), within(1e-6));
+            }
+        }
+        assertThat(snapshots.get(0).get("wpe")).as("the epochs differ, so the mean is not any one of them")
+                .isNotEqualTo(snapshots.get(snapshots.size() - 1).get("wpe"));
+    }
+
+    @Test
     void theValidationLikelihoodRisesAsTheModelLearnsThePlantedHabit() {
         Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
         List<io.adaptrec.worker.eval.EvalCase> cases = new ArrayList<>();
