@@ -69,6 +69,12 @@ public final class ModelOptions {
             + "ending at the best one); 0 or 1 keeps the last epoch (default: the TrainConfig default, 0).")
     Integer averageEpochs;
 
+    @Option(names = "--sequence-weight", description = "Weight w of the sequence expert: above 0, a frozen copy of the "
+            + "stage-A model is kept in the model, and every ranking is log p(prompt) + w log p(sequence) over the "
+            + "candidates, the sequence reading being the expert's next item after the recent history alone; 0 ranks "
+            + "by the prompt model alone (default: the TrainConfig default).")
+    Float sequenceWeight;
+
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
 
@@ -113,6 +119,9 @@ public final class ModelOptions {
         }
         if (averageEpochs != null) {
             t = t.withAverageEpochs(averageEpochs);
+        }
+        if (sequenceWeight != null) {
+            t = t.withSequenceWeight(sequenceWeight);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

@@ -20,7 +20,8 @@ import java.util.Map;
  *       known items, and keeps the Top-M ({@link DemoSelector});</li>
  *   <li>stage 3, contextual prompt-based recommendation: the User-Contextualised prompt (the M
  *       demonstrations, the candidates, the target's history) and constrained scoring of the
- *       candidates at the answer slot ({@link LanguageModel#scoreCandidates}).</li>
+ *       candidates at the answer slot ({@link LanguageModel#scoreCandidates}), fused with the sequence
+ *       expert's reading of the history when the model has one ({@link #fuseSequence}).</li>
  * </ol>
  *
  * <p>It is a function of values: queries, a neighbourhood, a strategy and M in; one
@@ -69,7 +70,8 @@ public final class AdaptRec {
      * The answer to one query.
      *
      * @param candidates     the query's candidates
-     * @param scores         log-probability of each candidate at the answer slot, in candidate order
+     * @param scores         log-probability of each candidate at the answer slot (fused with the sequence expert's
+     *                       when the model has one), in candidate order
      * @param demonstrations the chosen pool members, in prompt order, with their stage-2 scores
      * @param pool           the stage-1 pool they were chosen from ({@link Neighbourhood.Pool#EMPTY} if none)
      * @param adapter        the adapter both stages scored with
@@ -145,7 +147,7 @@ public final class AdaptRec {
                 prompts.add(template.render(lm.vocabulary(), demos, targets.get(i).history(), queries.get(i).candidates()));
                 cands.add(queries.get(i).candidates());
             }
-            float[][] scores = lm.scoreCandidates(prompts, cands, newItems);
+            float[][] scores = fuseSequence(lm.scoreCandidates(prompts, cands, newItems), targets, cands, newItems);
             List<Recommendation> out = new ArrayList<>(queries.size());
             for (int i = 0; i < queries.size(); i++) {
                 List<DemoSelector.Selected> demos = chosen.get(i);
@@ -154,6 +156,38 @@ public final class AdaptRec {
             }
             return out;
         });
+    }
+
+    /**
+     * With a sequence expert ({@link LanguageModel#attachSequenceExpert}): log p(prompt) + w log p(sequence) per
+     * candidate, renormalised over the candidates, where the sequence reading is the expert's next-item
+     * distribution after "[BOS] the target user watched" and the same recent history the prompt shows. The expert
+     * is the frozen stage-A model: on ML-100K loo validation it reads the history better than the fine-tuned prompt
+     * model does, and the two together rank better than either (BENCHMARKS.md, "The sequence expert").
+     * Without an expert the prompt's scores are returned as they are.
+     */
+    private float[][] fuseSequence(float[][] prompt, List<DemoSelector.Target> targets, List<long[]> cands,
+                                   Map<Long, NewItem> newItems) {
+        LanguageModel expert = lm.sequenceExpert();
+        if (expert == null) {
+            return prompt;
+        }
+        float w = lm.sequenceWeight();
+        int[] prefix = RecLMSystem.sequencePrefix(expert.vocabulary());
+        List<Prompt> seqPrompts = new ArrayList<>(targets.size());
+        for (DemoSelector.Target t : targets) {
+            seqPrompts.add(Prompt.sequence(prefix, expert.vocabulary(), t.history(), historyLen));
+        }
+        float[][] seq = expert.scoreCandidates(seqPrompts, cands, newItems);
+        float[][] out = new float[prompt.length][];
+        for (int i = 0; i < prompt.length; i++) {
+            float[] f = new float[prompt[i].length];
+            for (int j = 0; j < f.length; j++) {
+                f[j] = prompt[i][j] + w * seq[i][j];
+            }
+            out[i] = Scorer.logSoftmax(f, null, 0, f.length, f.length);
+        }
+        return out;
     }
 
     /**

@@ -72,6 +72,9 @@ public final class LanguageModel implements AutoCloseable {
     private final ThreadLocal<Arm> pinned = new ThreadLocal<>();
     /** The exported engines when the engine is onnxruntime or tensorrt; null: PyTorch only. */
     private volatile OnnxSessions onnx;
+    /** The frozen stage-A model whose sequence reading is fused into every ranking ({@link #sequenceExpert}), or null. */
+    private volatile LanguageModel sequenceExpert;
+    private volatile float sequenceWeight;
 
     /**
      * An extra adapter: its LoRA arrays by parameter name, owned by {@code manager}. Requests hold
@@ -703,6 +706,10 @@ public final class LanguageModel implements AutoCloseable {
         if (old != null) {
             old.close();
         }
+        LanguageModel expert = sequenceExpert;
+        if (expert != null) {
+            expert.useEngine(engine);
+        }
     }
 
     /**
@@ -724,13 +731,53 @@ public final class LanguageModel implements AutoCloseable {
                 lock.readLock().unlock();
             }
             if (s.servesAll()) {
-                return true;
+                LanguageModel expert = sequenceExpert;
+                return expert == null
+                        || expert.awaitEngine(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             }
             if (s.failures() > 0 || System.nanoTime() > deadline) {
                 return false;
             }
             Thread.sleep(10);
         }
+    }
+
+    /**
+     * Attaches the sequence expert: a model of the same vocabulary (the stage-A model this one was fine-tuned from,
+     * frozen) whose next-item reading of the target's recent history {@link AdaptRec} adds, weighted {@code weight},
+     * to this model's prompt reading. This model owns it from here on: it follows {@link #useEngine} and closes with it.
+     */
+    public void attachSequenceExpert(LanguageModel expert, float weight) {
+        Objects.requireNonNull(expert, "expert");
+        if (!(weight > 0 && weight <= 100)) {
+            throw new IllegalArgumentException("sequence weight must be in (0, 100], got " + weight);
+        }
+        if (expert.vocab.size() != vocab.size() || expert.vocab.itemStart() != vocab.itemStart()
+                || expert.vocab.itemEnd() != vocab.itemEnd()) {
+            throw new IllegalArgumentException("the sequence expert's vocabulary (" + expert.vocab.size()
+                    + " tokens) is not this model's (" + vocab.size() + ")");
+        }
+        expert.net.freezeParameters(true);
+        OnnxSessions s = onnx;
+        if (s != null) {
+            expert.useEngine(s.engine());
+        }
+        LanguageModel old = sequenceExpert;
+        sequenceExpert = expert;
+        sequenceWeight = weight;
+        if (old != null && old != expert) {
+            old.close();
+        }
+    }
+
+    /** The sequence expert ({@link #attachSequenceExpert}), or null when rankings are this model's prompt reading alone. */
+    public LanguageModel sequenceExpert() {
+        return sequenceExpert;
+    }
+
+    /** Weight of the sequence expert's reading in a ranking; 0 without one. */
+    public float sequenceWeight() {
+        return sequenceExpert == null ? 0f : sequenceWeight;
     }
 
     /** The configured engine. */
@@ -846,6 +893,10 @@ public final class LanguageModel implements AutoCloseable {
         OnnxSessions s = onnx;
         if (s != null) {
             s.close();
+        }
+        LanguageModel expert = sequenceExpert;
+        if (expert != null) {
+            expert.close();
         }
         model.close();
     }

@@ -31,6 +31,9 @@ public final class RecLMSystem implements AutoCloseable {
     public static final String ADAPTERS = "adapters";
     public static final String CURRENT = "CURRENT";
     public static final String TRAINING_JSON = "training.json";
+    /** Subdirectory of a model directory holding the sequence expert's base, with {@link #FUSION_JSON} (its weight). */
+    public static final String SEQUENCE_EXPERT = "sequence-expert";
+    public static final String FUSION_JSON = "fusion.json";
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final LanguageModel lm;
@@ -171,6 +174,9 @@ public final class RecLMSystem implements AutoCloseable {
     public static RecLMSystem trainPrompts(LanguageModel lm, TrainingData data, TrainConfig tc, DemoSelector.Config sc,
                                            Strategy strategy, Consumer<String> log, RecLMTrainer.EpochListener listener) {
         Map<Long, long[]> seqs = sequences(data);
+        // the sequence expert is stage A as it is now; built after training, so that creating it (which seeds the
+        // engine) leaves stages B and C exactly as they run without one
+        Map<String, float[]> stageA = tc.sequenceWeight() > 0 ? baseWeights(lm) : null;
         RecLMTrainer trainer = new RecLMTrainer(tc, log).onEpoch(listener);
         PromptTemplate rec = PromptTemplate.resource(PromptTemplate.RECOMMENDATION);
         RecLMSystem afterA = new RecLMSystem(lm, seqs, sc, tc.historyLen());
@@ -184,19 +190,31 @@ public final class RecLMSystem implements AutoCloseable {
                 new DemoSelector.Config(sc.poolSize(), sc.demoLen(), sc.negatives(), tc.judgeItems()));
         trainer.trainPrompts(lm, seqs, rec, judge.neighbourhood, judge.selector, strategy, true, tc.loraEpochs());
         sys.selector.invalidate();
+        if (stageA != null) {
+            lm.attachSequenceExpert(copyOf(data, lm.config(), tc.seed(), stageA), tc.sequenceWeight());
+            log.accept(String.format("sequence expert: the stage-A model, weight %.2f", tc.sequenceWeight()));
+        }
         return sys;
     }
 
     /**
      * Writes the model directory the worker serves: base (config.json, tokenizer.json,
      * item-text.json, base.safetensors), the adapter as {@code adapters/<version>/} with its
-     * manifest, {@code adapters/CURRENT} naming it, and {@code training.json} describing the run.
+     * manifest, {@code adapters/CURRENT} naming it, {@code training.json} describing the run and, when the model
+     * has a sequence expert, {@code sequence-expert/} (its base files and {@code fusion.json}).
      */
     public void save(Path dir, String adapterVersion, Map<String, Object> training) throws IOException {
         lm.saveBase(dir);
         AdapterStore.save(lm, dir.resolve(ADAPTERS), adapterVersion, Map.of());
         Files.writeString(dir.resolve(ADAPTERS).resolve(CURRENT), adapterVersion + "\n");
         JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(TRAINING_JSON).toFile(), training);
+        LanguageModel expert = lm.sequenceExpert();
+        if (expert != null) {
+            Path e = dir.resolve(SEQUENCE_EXPERT);
+            expert.saveBase(e);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(e.resolve(FUSION_JSON).toFile(),
+                    Map.of("weight", lm.sequenceWeight()));
+        }
     }
 
     /** Loads a directory written by {@link #save}; stage 1 is rebuilt from {@code data}'s sequences. */
@@ -210,6 +228,11 @@ public final class RecLMSystem implements AutoCloseable {
         try {
             installCurrent(lm, dir);
             lm.net().freezeParameters(true);
+            Path e = dir.resolve(SEQUENCE_EXPERT);
+            if (Files.isRegularFile(e.resolve(FUSION_JSON))) {
+                float weight = ((Number) JSON.readValue(e.resolve(FUSION_JSON).toFile(), Map.class).get("weight")).floatValue();
+                lm.attachSequenceExpert(LanguageModel.loadBase(e), weight);
+            }
             return lm;
         } catch (IOException | RuntimeException e) {
             lm.close();

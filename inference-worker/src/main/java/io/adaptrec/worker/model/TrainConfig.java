@@ -36,12 +36,16 @@ package io.adaptrec.worker.model;
  *                      averaging, Izmailov et al. 2018): the weights kept are the mean of the weights after the last
  *                      {@code averageEpochs} kept epochs (a rolled-back spike is not one); with early stopping, the
  *                      mean of the window that validates best. 0 or 1 keeps the last (best) epoch's weights
+ * @param sequenceWeight weight w of the sequence expert: above 0, a frozen copy of the stage-A model is kept next to
+ *                      the prompt model, and every ranking is log p(prompt) + w log p(sequence), renormalised over the
+ *                      candidates, where the sequence reading is the expert's next-item distribution after the
+ *                      target's recent history alone (how stage A trained it); 0 serves the prompt model alone
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
                           int negatives, float candWeight, float lmWeight, int sasrecEpochs,
                           int judgeItems, float weightDecay, int patience, int sasrecPatience,
-                          String lrSchedule, int averageEpochs) {
+                          String lrSchedule, int averageEpochs, float sequenceWeight) {
 
     public TrainConfig {
         range("seqEpochs", seqEpochs, 0, 1000);
@@ -67,6 +71,9 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
         if (!"fixed".equals(lrSchedule) && !"cosine".equals(lrSchedule)) {
             throw new IllegalArgumentException("lrSchedule must be fixed or cosine, got '" + lrSchedule + "'");
         }
+        if (!(sequenceWeight >= 0 && sequenceWeight <= 100)) {
+            throw new IllegalArgumentException("sequenceWeight must be in [0, 100], got " + sequenceWeight);
+        }
         if (!(candWeight >= 0) || !(lmWeight >= 0)) {
             throw new IllegalArgumentException("candWeight and lmWeight must be >= 0");
         }
@@ -77,70 +84,76 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
                        int batch, float lr, float loraLr, int m, int historyLen, int negatives, float candWeight,
                        float lmWeight, int sasrecEpochs) {
         this(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr, loraLr, m, historyLen,
-                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0, "fixed", 0);
+                negatives, candWeight, lmWeight, sasrecEpochs, 1, 0f, 0, 0, "fixed", 0, 0f);
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed", 0);
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed", 0, 0f);
     }
 
     public TrainConfig withSeed(int s) {
         return new TrainConfig(s, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withEpochs(int seq, int prompt, int lora, int sasrec) {
         return new TrainConfig(seed, seq, seqWindow, prompt, lora, promptsPerUser, batch, lr, loraLr, m,
-                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
+                historyLen, negatives, candWeight, lmWeight, sasrec, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withM(int newM) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
+                loraLr, newM, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withLoss(float cand, float lm, int perUser) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, perUser, batch, lr, loraLr, m,
-                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
+                historyLen, negatives, cand, lm, sasrecEpochs, judgeItems, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withJudgeItems(int items) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, items, weightDecay, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withWeightDecay(float wd) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience, lrSchedule, averageEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, wd, patience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience, lrSchedule, averageEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, p, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withSasrecPatience(int p) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
-                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p, lrSchedule, averageEpochs);
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience, p, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withLrSchedule(String schedule) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
-                sasrecPatience, schedule, averageEpochs);
+                sasrecPatience, schedule, averageEpochs, sequenceWeight);
     }
 
     public TrainConfig withAverageEpochs(int epochs) {
         return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
-                sasrecPatience, lrSchedule, epochs);
+                sasrecPatience, lrSchedule, epochs, sequenceWeight);
+    }
+
+    public TrainConfig withSequenceWeight(float w) {
+        return new TrainConfig(seed, seqEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
+                loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay, patience,
+                sasrecPatience, lrSchedule, averageEpochs, w);
     }
 
     /** The schedule SASRec trains stage A with: its epochs and its patience in place of RecLM's. */
     public TrainConfig forSasrec() {
         return new TrainConfig(seed, sasrecEpochs, seqWindow, promptEpochs, loraEpochs, promptsPerUser, batch, lr,
                 loraLr, m, historyLen, negatives, candWeight, lmWeight, sasrecEpochs, judgeItems, weightDecay,
-                sasrecPatience, sasrecPatience, lrSchedule, averageEpochs);
+                sasrecPatience, sasrecPatience, lrSchedule, averageEpochs, sequenceWeight);
     }
 
     private static void range(String key, int v, int min, int max) {
