@@ -85,7 +85,8 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", defaultValue = "adaptrec,similarity,static,none,sasrec,popular",
             description = "Variants: adaptrec, similarity, static, none (each optionally -m<M>, e.g. adaptrec-m9), "
-                    + "sasrec, popular (default: ${DEFAULT-VALUE}).")
+                    + "sequence (RecLM's sequence expert alone: needs --sequence-weight above 0), sasrec, popular "
+                    + "(default: ${DEFAULT-VALUE}).")
     List<String> variants;
 
     @Option(names = "--report-json", description = "Write the JSON report here; with --protocol both, "
@@ -152,6 +153,9 @@ public final class EvalCommand implements Callable<Integer> {
             }
             if (protocols.size() != 1 || reclm.isEmpty()) {
                 throw new IllegalArgumentException("--through-pipeline takes one --protocol and at least one RecLM variant");
+            }
+            if (reclm.stream().anyMatch(RecLMSystem.Variant::sequenceOnly)) {
+                throw new IllegalArgumentException("--through-pipeline serves prompts: the 'sequence' variant is offline only");
             }
             return pipeline.run(new PipelineRequest(data, protocols.get(0), cfg, model, opts.model(), opts::training,
                     reclm, reportJson));

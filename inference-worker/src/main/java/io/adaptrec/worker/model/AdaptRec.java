@@ -173,12 +173,8 @@ public final class AdaptRec {
             return prompt;
         }
         float w = lm.sequenceWeight();
-        int[] prefix = RecLMSystem.sequencePrefix(expert.vocabulary());
-        List<Prompt> seqPrompts = new ArrayList<>(targets.size());
-        for (DemoSelector.Target t : targets) {
-            seqPrompts.add(Prompt.sequence(prefix, expert.vocabulary(), t.history(), historyLen));
-        }
-        float[][] seq = expert.scoreCandidates(seqPrompts, cands, newItems);
+        float[][] seq = sequenceReading(expert, targets.stream().map(DemoSelector.Target::history).toList(), cands,
+                newItems);
         float[][] out = new float[prompt.length][];
         for (int i = 0; i < prompt.length; i++) {
             float[] f = new float[prompt[i].length];
@@ -188,6 +184,32 @@ public final class AdaptRec {
             out[i] = Scorer.logSoftmax(f, null, 0, f.length, f.length);
         }
         return out;
+    }
+
+    /** The expert's candidate log-probabilities after "[BOS] the target user watched" and each recent history. */
+    private float[][] sequenceReading(LanguageModel expert, List<long[]> recent, List<long[]> cands,
+                                      Map<Long, NewItem> newItems) {
+        int[] prefix = RecLMSystem.sequencePrefix(expert.vocabulary());
+        List<Prompt> seqPrompts = new ArrayList<>(recent.size());
+        for (long[] h : recent) {
+            seqPrompts.add(Prompt.sequence(prefix, expert.vocabulary(), h, historyLen));
+        }
+        return expert.scoreCandidates(seqPrompts, cands, newItems);
+    }
+
+    /**
+     * The sequence expert's reading alone, without prompt, pool or demonstrations (the {@code sequence} evaluation
+     * variant: how much of a fused ranking the prompt adds).
+     *
+     * @throws IllegalStateException if the model has no sequence expert
+     */
+    public float[][] sequenceOnly(List<Query> queries) {
+        LanguageModel expert = lm.sequenceExpert();
+        if (expert == null) {
+            throw new IllegalStateException("the model has no sequence expert (train it with --sequence-weight above 0)");
+        }
+        return sequenceReading(expert, queries.stream().map(q -> recent(q.history())).toList(),
+                queries.stream().map(Query::candidates).toList(), Map.of());
     }
 
     /**

@@ -316,14 +316,27 @@ public final class RecLMSystem implements AutoCloseable {
         return out;
     }
 
-    /** A named selection strategy with its M. */
-    public record Variant(String name, Strategy strategy, int m) {
+    /**
+     * A named selection strategy with its M; or, with {@code sequenceOnly}, the model's sequence expert read alone
+     * (variant {@code sequence}: no prompt, no pool).
+     */
+    public record Variant(String name, Strategy strategy, int m, boolean sequenceOnly) {
+
+        public Variant(String name, Strategy strategy, int m) {
+            this(name, strategy, m, false);
+        }
+
+        /** The sequence expert alone. */
+        public static final String SEQUENCE = "sequence";
 
         /**
          * {@code adaptrec}, {@code similarity}, {@code static}, {@code none}, optionally suffixed
          * {@code -m<M>} (e.g. {@code adaptrec-m9}) to override the default M.
          */
         public static Variant parse(String name, int defaultM) {
+            if (name.equals(SEQUENCE)) {
+                return new Variant(SEQUENCE, Strategy.NONE, 0, true);
+            }
             String base = name;
             int m = defaultM;
             int dash = name.lastIndexOf("-m");
@@ -337,7 +350,7 @@ public final class RecLMSystem implements AutoCloseable {
                 case "static" -> Strategy.STATIC;
                 case "none" -> Strategy.NONE;
                 default -> throw new IllegalArgumentException("unknown RecLM variant '" + name
-                        + "'; allowed: adaptrec, similarity, static, none (optionally -m<M>)");
+                        + "'; allowed: adaptrec, similarity, static, none (optionally -m<M>), sequence");
             };
             if (m < 0 || m > 20) {
                 throw new IllegalArgumentException("variant '" + name + "': M must be in [0, 20]");
@@ -346,7 +359,7 @@ public final class RecLMSystem implements AutoCloseable {
         }
 
         public static boolean isRecLM(String name) {
-            return name.matches("(adaptrec|similarity|static|none)(-m\\d+)?");
+            return name.equals(SEQUENCE) || name.matches("(adaptrec|similarity|static|none)(-m\\d+)?");
         }
     }
 
@@ -367,6 +380,10 @@ public final class RecLMSystem implements AutoCloseable {
 
         @Override
         public float[][] score(List<Query> queries) {
+            if (v.sequenceOnly()) {
+                return core.sequenceOnly(queries.stream()
+                        .map(q -> new AdaptRec.Query(q.userId(), q.history(), q.candidates(), q.asOfMillis())).toList());
+            }
             return RecLMSystem.this.score(queries, v.strategy(), v.m());
         }
 

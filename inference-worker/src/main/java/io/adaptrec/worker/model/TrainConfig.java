@@ -39,7 +39,9 @@ package io.adaptrec.worker.model;
  * @param sequenceWeight weight w of the sequence expert: above 0, a frozen copy of the stage-A model is kept next to
  *                      the prompt model, and every ranking is log p(prompt) + w log p(sequence), renormalised over the
  *                      candidates, where the sequence reading is the expert's next-item distribution after the
- *                      target's recent history alone (how stage A trained it); 0 serves the prompt model alone
+ *                      target's recent history alone (how stage A trained it); 0 serves the prompt model alone.
+ *                      Default 2, chosen on ML-100K loo validation (+2.9 HR@1 points over the prompt model alone,
+ *                      3 paired trainings)
  */
 public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpochs, int loraEpochs,
                           int promptsPerUser, int batch, float lr, float loraLr, int m, int historyLen,
@@ -88,7 +90,7 @@ public record TrainConfig(int seed, int seqEpochs, int seqWindow, int promptEpoc
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed", 0, 0f);
+        return new TrainConfig(42, 20, 50, 5, 2, 4, 32, 2e-3f, 1e-3f, 5, 10, 19, 1f, 0.3f, 40, 1, 0f, 0, 3, "fixed", 0, 2f);
     }
 
     public TrainConfig withSeed(int s) {

@@ -87,6 +87,12 @@ class SequenceExpertTest {
         }
         float[][] p = lm.scoreCandidates(prompts, cands);
         float[][] s = lm.sequenceExpert().scoreCandidates(sequences, cands);
+        float[][] alone = sys.core().sequenceOnly(queries);
+        for (int i = 0; i < s.length; i++) {
+            assertThat(alone[i]).as("the 'sequence' variant is the expert's reading, query %d", i).containsExactly(s[i]);
+        }
+        assertThat(RecLMSystem.Variant.parse("sequence", 5).sequenceOnly()).isTrue();
+        assertThat(RecLMSystem.Variant.isRecLM("sequence")).isTrue();
         int differ = 0;
         for (int i = 0; i < recs.size(); i++) {
             float[] got = recs.get(i).scores();
@@ -135,13 +141,15 @@ class SequenceExpertTest {
 
     @Test
     void withoutAWeightThereIsNoExpertAndABadOneIsRefused(@TempDir Path dir) throws Exception {
-        TrainConfig off = TrainConfig.defaults();
+        assertThat(TrainConfig.defaults().sequenceWeight()).as("the default, chosen on validation").isEqualTo(2f);
+        TrainConfig off = TrainConfig.defaults().withSequenceWeight(0f);
         assertThat(off.sequenceWeight()).isZero();
         assertThatThrownBy(() -> off.withSequenceWeight(-1f)).hasMessageContaining("sequenceWeight must be in [0, 100]");
         LanguageModel plain = RecLMSystem.copyOf(data, sys.model().config(), 1, stageA);
         try (RecLMSystem without = new RecLMSystem(plain, RecLMSystem.sequences(data), DemoSelector.Config.defaults(), 10)) {
             assertThat(plain.sequenceExpert()).isNull();
             assertThat(plain.sequenceWeight()).isZero();
+            assertThatThrownBy(() -> without.core().sequenceOnly(queries)).hasMessageContaining("--sequence-weight");
             assertThatThrownBy(() -> plain.attachSequenceExpert(plain, 0f)).hasMessageContaining("(0, 100]");
             without.save(dir, "v1", Map.of());
             assertThat(Files.exists(dir.resolve(RecLMSystem.SEQUENCE_EXPERT))).isFalse();
