@@ -120,23 +120,8 @@ public final class ValidationCurve {
 
     /** As {@link #hitRate}, scoring each case from the sequence prefix and its last history items alone. */
     static double sequenceHitRate(LanguageModel lm, List<List<EvalCase>> seeds, int historyLen) {
-        int[] prefix = RecLMSystem.sequencePrefix(lm.vocabulary());
-        int hits = 0;
-        int n = 0;
-        for (List<EvalCase> cs : seeds) {
-            List<Prompt> prompts = new ArrayList<>();
-            List<long[]> cands = new ArrayList<>();
-            for (EvalCase c : cs) {
-                prompts.add(Prompt.sequence(prefix, lm.vocabulary(), c.query().history(), historyLen));
-                cands.add(c.query().candidates());
-            }
-            float[][] scores = lm.scoreCandidates(prompts, cands);
-            for (int i = 0; i < cs.size(); i++) {
-                hits += (int) Metrics.hit(Metrics.rank(scores[i], cs.get(i).targetIndex(), cands.get(i).length), 1);
-                n++;
-            }
-        }
-        return (double) hits / n;
+        float[][] seq = sequenceScores(lm, seeds, historyLen);
+        return fused(seq, seq, 0, seeds);
     }
 
     /** HR@1 with pessimistic ties ({@link Metrics#rank}), pooled over the seeds' cases. */
