@@ -248,8 +248,9 @@ public final class RecLMTrainer {
                 keptEpochs = bestEpoch;
             } else if (best == null && recent.size() > 1) {
                 restore(lm, mean(recent));
-                log.accept(String.format("  stage A: weights averaged over the last %d kept epochs (%d-%d)",
-                        recent.size(), keptEpochs - recent.size() + 1, keptEpochs));
+                // kept epochs need not be consecutive (a rolled-back spike is skipped), so no range is named
+                log.accept(String.format("  stage A: weights averaged over the last %d kept epochs (the last is %d)",
+                        recent.size(), keptEpochs));
             }
         } finally {
             tr.close();
