@@ -75,6 +75,10 @@ public final class ModelOptions {
             + "by the prompt model alone (default: the TrainConfig default).")
     Float sequenceWeight;
 
+    @Option(names = "--adam-beta2", description = "Decay rate of Adam's second-moment estimate in every training stage "
+            + "and in SASRec (default: the TrainConfig default).")
+    Float adamBeta2;
+
     @Option(names = "--m", description = "Demonstrations per prompt M (default: ${DEFAULT-VALUE}).")
     int m = 5;
 
@@ -122,6 +126,9 @@ public final class ModelOptions {
         }
         if (sequenceWeight != null) {
             t = t.withSequenceWeight(sequenceWeight);
+        }
+        if (adamBeta2 != null) {
+            t = t.withAdamBeta2(adamBeta2);
         }
         if (promptsPerUser != null) {
             t = t.withLoss(t.candWeight(), t.lmWeight(), promptsPerUser);

@@ -270,6 +270,42 @@ class LanguageModelTest {
         }
     }
 
+    @Test
+    void adamBeta2ReachesTheOptimiserAndIsValidated() {
+        assertThat(TrainConfig.defaults().adamBeta2()).isEqualTo(0.999f);
+        assertThatThrownBy(() -> Fixtures.tinyTraining().withAdamBeta2(1f))
+                .hasMessage("adamBeta2 must be in (0, 1), got 1.0");
+        assertThatThrownBy(() -> Fixtures.tinyTraining().withAdamBeta2(0f))
+                .hasMessage("adamBeta2 must be in (0, 1), got 0.0");
+        Map<Long, long[]> seqs = Fixtures.sequences(40, 12, 3);
+        float[] plain = trainedPositions(Fixtures.tinyTraining(), seqs);
+        float[] again = trainedPositions(Fixtures.tinyTraining(), seqs);
+        float[] fast = trainedPositions(Fixtures.tinyTraining().withAdamBeta2(0.5f), seqs);
+        double repeat = maxAbsDiff(plain, again);   // run-to-run differences of one setting (see BENCHMARKS)
+        double changed = maxAbsDiff(plain, fast);
+        for (float v : fast) {
+            assertThat(Float.isFinite(v)).isTrue();
+        }
+        assertThat(changed).as("the optimiser uses beta2 (repeat differs by %s)", repeat)
+                .isGreaterThan(10 * repeat + 1e-4);
+    }
+
+    /** Position embeddings after two stage-A epochs from a fresh model seeded 8 under {@code tc}. */
+    private float[] trainedPositions(TrainConfig tc, Map<Long, long[]> seqs) {
+        try (LanguageModel lm = LanguageModel.create(Fixtures.tinyConfig(), vocab, 8)) {
+            new RecLMTrainer(tc, line -> { }).trainSequences(lm, seqs, RecLMSystem.sequencePrefix(vocab), 2, 3e-3f);
+            return snapshot(lm.parameters(false)).get("wpe");
+        }
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) {
+            d = Math.max(d, Math.abs(a[i] - b[i]));
+        }
+        return d;
+    }
+
     /** Stages A, B and C (adaptive re-selection) from a fresh model seeded 9; every parameter after. */
     private Map<String, float[]> trainAll(RecLMConfig cfg, Map<Long, long[]> seqs) {
         try (LanguageModel lm = LanguageModel.create(cfg, vocab, 9)) {
